@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what saxdetect needs on Debian 12 (idempotent, quiet when all is there) and builds it
+# into ./build. Run as root (or with sudo) on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config ccache git clang-format
+  libtorch-dev
+  libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg
+  libsqlite3-dev libpqxx-dev postgresql
+  libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libpng-dev
+  libfluidsynth-dev fluid-soundfont-gm musescore-general-soundfont
+  libflatbuffers-dev
+  googletest libgtest-dev libbenchmark-dev
+  nodejs npm chromium wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs" 2>&1 | grep -v '^\[' || true
+test -x build/saxdetect || { echo "setup: build failed" >&2; exit 1; }
+echo "setup: build/saxdetect is ready"

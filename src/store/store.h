@@ -1,0 +1,160 @@
+#pragma once
+// The sample store: sources (ingested files), samples (clips cut from them), votes (labels
+// people give), predictions (model scores used to order labelling). One interface, two
+// back ends: SQLite in the data home (default) and PostgreSQL (--db postgresql://...).
+//
+//   auto store = sax::open_store(home, db_url);
+//   store->add_vote(sample_id, "ana", sax::Label::sax);
+//
+// Every method is safe to call from many threads at once (each implementation serialises or
+// pools connections as it needs). Failures throw sax::Error with a clear message.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/home.h"
+
+namespace sax {
+
+enum class Label { sax, not_sax, unsure };
+std::string_view label_name(Label label);                 // "sax", "not_sax", "unsure"
+std::optional<Label> parse_label(std::string_view name);  // nullopt for anything else
+
+struct Source {
+  int64_t id = 0;
+  std::string path;  // as given on the command line, made absolute
+  std::string hash;  // SHA-256 of the file content
+  double duration = 0;
+  int sample_rate = 0;
+  int channels = 0;
+  std::string codec;
+  std::string title, artist, album;
+  std::string state;  // "ingesting" (claimed, in progress) or "done"
+  int64_t samples = 0;
+};
+
+struct Sample {
+  int64_t id = 0;
+  int64_t source_id = 0;
+  double start = 0;       // seconds into the source
+  double duration = 0;    // seconds
+  std::string path;       // lossless clip, relative to the data home
+  std::string web_path;   // browser-playable clip, relative to the data home
+  std::string hash;       // SHA-256 of the clip's PCM
+  double rms = 0;
+  bool silent = false;
+  std::string created;    // ISO-8601 UTC
+};
+
+struct Vote {
+  int64_t sample_id = 0;
+  std::string annotator;
+  Label label = Label::unsure;
+  std::string created;  // ISO-8601 UTC
+};
+
+struct LabeledSample {
+  Sample sample;
+  Label label = Label::unsure;  // reconciled over all votes
+  int votes = 0;
+};
+
+// How /api/next picks the next clip for an annotator.
+struct NextQuery {
+  std::string annotator;
+  int votes_wanted = 1;  // samples with fewer votes than this are candidates
+  // When predictions exist for this model, the most uncertain (nearest 0.5) come first.
+  std::string model;  // empty: no active learning
+};
+
+struct AnnotatorStats {
+  std::string name;
+  int64_t votes = 0;
+  int64_t today = 0;
+  double agreement = 0;  // share of their votes that match the reconciled label (0..1)
+};
+
+struct StatusReport {
+  int64_t sources = 0, samples = 0, silent = 0;
+  double audio_seconds = 0;
+  int64_t labeled = 0, unlabeled = 0, votes = 0;
+  std::map<std::string, int64_t> labels;      // votes by label name (all three keys present)
+  std::map<std::string, int64_t> reconciled;  // samples by reconciled label
+  std::map<int, int64_t> by_vote_count;       // number of votes -> samples with that many
+  std::vector<AnnotatorStats> annotators;
+  std::map<std::string, int64_t> votes_by_day;  // "YYYY-MM-DD" -> votes
+  double kappa = 0;                             // Fleiss' kappa over samples with >= 2 votes
+};
+
+// Outcome of trying to take a source for ingestion.
+enum class Claim { fresh, resumed, already_done, busy };
+struct ClaimResult {
+  Claim claim = Claim::fresh;
+  int64_t source_id = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // ---- sources --------------------------------------------------------------------------
+  // Claims the source (by content hash) for this worker. fresh: new row; resumed: an
+  // earlier run left it "ingesting" and its claim expired (or it was ours); already_done;
+  // busy: another live worker holds it. A claim older than lease_seconds may be taken over.
+  virtual ClaimResult claim_source(const Source& source, const std::string& worker,
+                                   double lease_seconds = 600) = 0;
+  virtual void renew_claim(int64_t source_id, const std::string& worker) = 0;
+  virtual void finish_source(int64_t source_id, double duration) = 0;
+  virtual std::optional<Source> source_by_hash(const std::string& hash) = 0;
+  virtual std::optional<Source> source(int64_t id) = 0;
+  virtual std::vector<Source> sources() = 0;
+
+  // ---- samples --------------------------------------------------------------------------
+  // Inserts the sample and, inside the same transaction, calls make_visible (which renames
+  // the clip files into place); commits only if it returns. A sample with the same
+  // (source_id, start) already present is left alone and its id returned.
+  virtual int64_t add_sample(const Sample& sample,
+                             const std::function<void()>& make_visible = {}) = 0;
+  virtual std::optional<Sample> sample(int64_t id) = 0;
+  virtual std::vector<Sample> samples_of(int64_t source_id) = 0;
+  virtual std::vector<Sample> samples(bool include_silent = true) = 0;
+
+  // ---- votes ----------------------------------------------------------------------------
+  // One vote per (sample, annotator): a second vote replaces the first. Returns true when
+  // it replaced one. Throws sax::Error for an unknown sample id.
+  virtual bool add_vote(int64_t sample_id, const std::string& annotator, Label label) = 0;
+  // Removes the annotator's most recent vote and returns it.
+  virtual std::optional<Vote> undo_last_vote(const std::string& annotator) = 0;
+  virtual int64_t delete_votes(const std::string& annotator) = 0;
+  virtual std::vector<Vote> votes() = 0;
+  virtual std::vector<Vote> votes_for(int64_t sample_id) = 0;
+
+  // Samples with a reconciled sax or not_sax label (unsure excluded), for training.
+  virtual std::vector<LabeledSample> labeled_samples() = 0;
+
+  // The next sample for an annotator: fewer than votes_wanted votes, not yet voted on by
+  // them, not silent, spread across sources, uncertain first when predictions exist.
+  virtual std::optional<Sample> next_sample(const NextQuery& query) = 0;
+
+  // ---- predictions (active learning) ----------------------------------------------------
+  virtual void put_predictions(const std::string& model,
+                               const std::vector<std::pair<int64_t, double>>& probabilities) = 0;
+
+  // ---- reports --------------------------------------------------------------------------
+  virtual StatusReport status() = 0;
+  virtual std::string backend() const = 0;  // "sqlite" or "postgresql"
+};
+
+// Majority of votes; ties and unsure-majorities reconcile to unsure.
+Label reconcile(const std::vector<Label>& votes);
+
+// db_url empty (and $SAXDETECT_DB unset): SQLite at home.database(). "postgresql://...":
+// PostgreSQL. Creates or migrates the schema. Throws sax::Error with the reason.
+std::unique_ptr<Store> open_store(const Home& home, const std::string& db_url = "");
+
+}  // namespace sax

@@ -1,0 +1,33 @@
+#pragma once
+// Helpers shared by the test executables.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sax::testing {
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A sine tone (interleaved when channels > 1, each channel a different frequency).
+std::vector<float> tone(double seconds, int rate, int channels = 1, double hz = 440.0,
+                        double amplitude = 0.5);
+
+// Runs the saxdetect binary with arguments; returns exit status, output in *out (stdout+stderr).
+int run_saxdetect(const std::string& args, std::string* out = nullptr);
+
+// Runs a shell command, returns exit status, output (stdout+stderr) in *out.
+int run_shell(const std::string& command, std::string* out = nullptr);
+
+}  // namespace sax::testing

@@ -1,41 +1,48 @@
 #pragma once
-// A trained saxophone detector loaded for inference, without LibTorch in the header.
+// Anything that scores audio windows for saxophone: the trained CNN, the zero-shot YAMNet
+// baseline, or a fake in tests. LibTorch-free header, so detect/ and web/ can use it.
 //
-//   auto detector = sax::Detector::load(home.models() / "current");
-//   std::vector<float> p = detector.probabilities(windows);   // one per window
+//   auto scorer = sax::load_detector(sax::current_model_dir(home.models()));
+//   auto p = scorer->score_sliding(audio.data(), audio.size(), scorer->sample_rate() * 1);
+//
+// Model directory layout (written by `saxdetect train`, read by predict and the web app):
+//   home/models/<name>/model.pt        weights (LibTorch archive)
+//   home/models/<name>/model.json      architecture, FeatureConfig, threshold, metrics, history
+//   home/models/<name>/training.svg    loss and accuracy per epoch
+//   home/models/<name>/roc.svg         ROC curve on the test set
+//   home/models/current                text file holding the name of the current model folder
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "model/features.h"
-
 namespace sax {
 
-class Detector {
+class Scorer {
  public:
-  // Loads a saved model (directory written by training). Throws sax::Error naming the path
-  // and saying how to get a model when there is none.
-  static Detector load(const std::filesystem::path& model_dir);
-  // The home's current model (home/models/current), same errors.
-  static std::filesystem::path current_model_dir(const std::filesystem::path& models_dir);
+  virtual ~Scorer() = default;
 
-  Detector(Detector&&) noexcept;
-  Detector& operator=(Detector&&) noexcept;
-  ~Detector();
+  virtual std::string name() const = 0;
+  virtual int sample_rate() const = 0;        // audio must be mono at this rate
+  virtual size_t window_samples() const = 0;  // one decision covers this many samples
+  virtual double threshold() const = 0;       // probability at or above which we say "sax"
 
-  const FeatureConfig& features() const;  // sample rate and window length to feed it
-  double threshold() const;               // decision threshold chosen on validation data
-  std::string name() const;
+  // Probability of saxophone for the windows starting at 0, hop, 2*hop, ... that lie fully
+  // inside audio[0, count). Implementations compute the spectrogram once for the whole span
+  // and batch the windows, which is far faster than scoring windows one by one.
+  virtual std::vector<float> score_sliding(const float* audio, size_t count,
+                                           size_t hop_samples) = 0;
 
-  // Windows of features().window_samples() mono samples -> probability of saxophone each.
-  // Batched internally; runs on the device chosen at load time (CUDA when available).
-  std::vector<float> probabilities(const std::vector<std::vector<float>>& windows);
-
- private:
-  struct Impl;
-  explicit Detector(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  // One probability per window (each window_samples() long; shorter ones are zero-padded).
+  virtual std::vector<float> score_windows(const std::vector<std::vector<float>>& windows) = 0;
 };
+
+// Loads a model folder written by training. Throws sax::Error naming the path; when there is
+// no model, the message says how to get one (`saxdetect train` or `saxdetect demo`).
+std::unique_ptr<Scorer> load_detector(const std::filesystem::path& model_dir);
+
+// home/models/current resolved to the model folder it names (throws sax::Error if none).
+std::filesystem::path current_model_dir(const std::filesystem::path& models_dir);
 
 }  // namespace sax

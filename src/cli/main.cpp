@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
 
   GlobalOptions options;
   app.add_option("--home", options.home, "Data home (default $SAXDETECT_HOME or ./saxdetect-data)");
-  app.add_option("--db", options.db, "postgresql://... to use PostgreSQL (default: SQLite in the home)")
+  app.add_option("--db", options.db,
+                 "postgresql://... to use PostgreSQL (default: SQLite in the home)")
       ->envname("SAXDETECT_DB");
   app.add_flag("-q,--quiet", options.quiet, "Only errors and the final summary");
   app.add_flag("-v,--verbose", options.verbose, "More detail");

@@ -29,6 +29,6 @@ Rgb magma(double t);
 Image heatmap(const std::vector<float>& values, int rows, int cols, int scale = 2);
 
 void write_png(const std::filesystem::path& path, const Image& image);  // throws sax::Error
-std::string encode_png(const Image& image);                               // PNG bytes in memory
+std::string encode_png(const Image& image);                             // PNG bytes in memory
 
 }  // namespace sax

@@ -70,6 +70,8 @@ struct NextQuery {
   int votes_wanted = 1;  // samples with fewer votes than this are candidates
   // When predictions exist for this model, the most uncertain (nearest 0.5) come first.
   std::string model;  // empty: no active learning
+  // Samples to pass over: the web page asks for the clip after the one on screen (prefetch).
+  std::vector<int64_t> exclude;
 };
 
 struct AnnotatorStats {

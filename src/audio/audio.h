@@ -26,7 +26,7 @@ struct AudioInfo {
   std::map<std::string, std::string> tags;  // lower-case keys: title, artist, album, ...
 };
 
-// Streaming decoder: mixes every channel down to mono (equal-power average) and resamples to
+// Streaming decoder: mixes every channel down to mono (plain average) and resamples to
 // the requested rate. Throws sax::Error("<file>: <reason>") for unreadable, non-audio, empty
 // or corrupt input.
 class Decoder {

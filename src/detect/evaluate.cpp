@@ -1,0 +1,143 @@
+// Detection quality against ground truth: frame-level precision/recall/F1, clip accuracy of
+// the per-file verdict, and how many true segments were found with both ends within 1 s.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "detect/detect.h"
+
+namespace sax::detect {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+TruthSong parse_song(const nlohmann::json& j, const fs::path& folder) {
+  TruthSong song;
+  fs::path file = j.at("file").get<std::string>();
+  song.file = (file.is_absolute() ? file : folder / file).lexically_normal().string();
+  for (const auto& range : j.value("sax", nlohmann::json::array())) {
+    const double start = range.at(0).get<double>(), end = range.at(1).get<double>();
+    if (!(end > start))
+      throw Error(fmt::format("sax range [{}, {}] ends before it starts", start, end));
+    song.sax.emplace_back(start, end);
+  }
+  song.duration = j.value("duration", 0.0);
+  return song;
+}
+
+bool inside_any(double t, const std::vector<std::pair<double, double>>& ranges) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [t](const auto& r) { return t >= r.first && t < r.second; });
+}
+
+double ratio(size_t part, size_t whole) { return whole ? static_cast<double>(part) / whole : 0.0; }
+
+double f1(double precision, double recall) {
+  return precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+}
+
+}  // namespace
+
+std::vector<TruthSong> read_truth(const fs::path& truth_json) {
+  std::ifstream in(truth_json);
+  if (!in) throw Error(fmt::format("{}: cannot open the truth file", truth_json.string()));
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    const nlohmann::json& songs = j.is_array() ? j : j.at("songs");
+    const fs::path folder = fs::absolute(truth_json).parent_path();
+    std::vector<TruthSong> truth;
+    for (const auto& song : songs) truth.push_back(parse_song(song, folder));
+    return truth;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: not a truth file ({})", truth_json.string(), e.what()));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", truth_json.string(), e.what()));
+  }
+}
+
+const TruthSong* find_truth(const std::vector<TruthSong>& truth, const fs::path& file) {
+  const std::string absolute = fs::absolute(file).lexically_normal().string();
+  for (const auto& song : truth)
+    if (song.file == absolute) return &song;
+  for (const auto& song : truth)
+    if (fs::path(song.file).filename() == file.filename()) return &song;
+  return nullptr;
+}
+
+Evaluator::Evaluator(double frame_seconds, double boundary_tolerance)
+    : frame_seconds_(frame_seconds), tolerance_(boundary_tolerance) {}
+
+void Evaluator::add(const Analysis& predicted, const TruthSong& truth) {
+  Evaluation& c = counts_;
+  ++c.files;
+  std::vector<std::pair<double, double>> detected;
+  for (const auto& s : predicted.segments) detected.emplace_back(s.start, s.end);
+  const auto frames = static_cast<size_t>(std::ceil(predicted.duration / frame_seconds_));
+  for (size_t f = 0; f < frames; ++f) {
+    const double centre = (f + 0.5) * frame_seconds_;
+    const bool is_sax = inside_any(centre, truth.sax), said_sax = inside_any(centre, detected);
+    c.true_positive_frames += is_sax && said_sax;
+    c.false_positive_frames += !is_sax && said_sax;
+    c.false_negative_frames += is_sax && !said_sax;
+  }
+  const bool has_sax = !truth.sax.empty();
+  (has_sax ? c.sax_files : c.clean_files) += 1;
+  if (has_sax && predicted.sax) ++c.sax_files_found;
+  if (!has_sax && !predicted.sax) ++c.clean_files_found;
+  for (const auto& [start, end] : truth.sax) {
+    ++c.truth_segments;
+    c.matched_segments += std::any_of(detected.begin(), detected.end(), [&](const auto& d) {
+      return std::abs(d.first - start) <= tolerance_ && std::abs(d.second - end) <= tolerance_;
+    });
+  }
+}
+
+Evaluation Evaluator::result() const {
+  Evaluation e = counts_;
+  e.frame_precision =
+      ratio(e.true_positive_frames, e.true_positive_frames + e.false_positive_frames);
+  e.frame_recall = ratio(e.true_positive_frames, e.true_positive_frames + e.false_negative_frames);
+  e.frame_f1 = f1(e.frame_precision, e.frame_recall);
+  e.clip_accuracy = ratio(e.sax_files_found + e.clean_files_found, e.files);
+  // Balanced accuracy averages the recall of each class present (one class: its recall).
+  std::vector<double> recalls;
+  if (e.sax_files) recalls.push_back(ratio(e.sax_files_found, e.sax_files));
+  if (e.clean_files) recalls.push_back(ratio(e.clean_files_found, e.clean_files));
+  double sum = 0;
+  for (double r : recalls) sum += r;
+  e.clip_balanced_accuracy = recalls.empty() ? 0.0 : sum / recalls.size();
+  e.segments_within_1s = ratio(e.matched_segments, e.truth_segments);
+  return e;
+}
+
+nlohmann::json to_json(const Evaluation& e) {
+  return {{"frame_f1", e.frame_f1},
+          {"frame_precision", e.frame_precision},
+          {"frame_recall", e.frame_recall},
+          {"clip_accuracy", e.clip_accuracy},
+          {"clip_balanced_accuracy", e.clip_balanced_accuracy},
+          {"segments_within_1s", e.segments_within_1s},
+          {"files", e.files},
+          {"sax_files", e.sax_files},
+          {"clean_files", e.clean_files},
+          {"truth_segments", e.truth_segments},
+          {"matched_segments", e.matched_segments}};
+}
+
+std::string format_human(const Evaluation& e) {
+  return fmt::format(
+      "files {} ({} with sax, {} without)\n"
+      "frame precision {:.3f}  recall {:.3f}  F1 {:.3f}\n"
+      "clip accuracy {:.3f}  balanced accuracy {:.3f}\n"
+      "truth segments found with both ends within 1 s: {}/{} ({:.0f}%)\n",
+      e.files, e.sax_files, e.clean_files, e.frame_precision, e.frame_recall, e.frame_f1,
+      e.clip_accuracy, e.clip_balanced_accuracy, e.matched_segments, e.truth_segments,
+      100 * e.segments_within_1s);
+}
+
+}  // namespace sax::detect

@@ -1,0 +1,107 @@
+// From per-window probabilities to segments: median filter, hysteresis, gap merging,
+// minimum length. See detect.h for the order and the timing of each window's slot.
+#include <algorithm>
+#include <cmath>
+
+#include "detect/detect.h"
+
+namespace sax::detect {
+
+namespace {
+
+struct Run {
+  size_t first = 0, last = 0;  // window indices, inclusive
+};
+
+// Hysteresis: a run opens at `enter` and stays open while the value is at least `exit`.
+std::vector<Run> hysteresis_runs(const std::vector<float>& values, double enter, double exit) {
+  std::vector<Run> runs;
+  bool open = false;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!open && values[i] >= enter) {
+      runs.push_back({i, i});
+      open = true;
+    } else if (open && values[i] >= exit) {
+      runs.back().last = i;
+    } else {
+      open = false;
+    }
+  }
+  return runs;
+}
+
+// The hop-long slot a window stands for: centred on the window, the outer ones stretched to
+// the file's ends so a sax stretch at the very start or end is not cut short.
+struct Slots {
+  double hop, window, duration;
+  size_t count;
+  double start(size_t i) const {
+    return i == 0 ? 0.0 : std::clamp(i * hop + (window - hop) / 2, 0.0, duration);
+  }
+  double end(size_t i) const {
+    return i + 1 == count ? duration : std::clamp(i * hop + (window + hop) / 2, 0.0, duration);
+  }
+};
+
+std::vector<Segment> merge_close(std::vector<Segment> segments, double max_gap) {
+  std::vector<Segment> merged;
+  for (const auto& s : segments) {
+    if (!merged.empty() && s.start - merged.back().end < max_gap)
+      merged.back().end = s.end;
+    else
+      merged.push_back(s);
+  }
+  return merged;
+}
+
+// Mean raw probability of the windows whose slot centre lies inside the segment.
+double mean_inside(const Segment& segment, const std::vector<float>& probabilities,
+                   const Slots& slots) {
+  double sum = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < probabilities.size(); ++i) {
+    const double centre = (slots.start(i) + slots.end(i)) / 2;
+    if (centre >= segment.start && centre <= segment.end) {
+      sum += probabilities[i];
+      ++n;
+    }
+  }
+  return n ? sum / n : 0.0;
+}
+
+}  // namespace
+
+std::vector<float> median_filter(const std::vector<float>& values, int length) {
+  if (length <= 1 || values.size() < 2) return values;
+  const size_t half = static_cast<size_t>(length / 2);
+  std::vector<float> out(values.size());
+  std::vector<float> window;
+  for (size_t i = 0; i < values.size(); ++i) {
+    // Near the ends the window shrinks symmetrically, so edges are not biased toward zero.
+    const size_t reach = std::min({half, i, values.size() - 1 - i});
+    window.assign(values.begin() + (i - reach), values.begin() + (i + reach + 1));
+    std::nth_element(window.begin(), window.begin() + reach, window.end());
+    out[i] = window[reach];
+  }
+  return out;
+}
+
+std::vector<Segment> segments_from_probabilities(const std::vector<float>& probabilities,
+                                                 double hop, double window, double duration,
+                                                 const Smoothing& smoothing, double enter) {
+  const double exit = smoothing.exit >= 0 ? smoothing.exit : std::max(0.0, enter - 0.15);
+  const auto smoothed = median_filter(probabilities, smoothing.median_windows);
+  const Slots slots{hop, window, duration, probabilities.size()};
+  std::vector<Segment> raw;
+  for (const Run& run : hysteresis_runs(smoothed, enter, std::min(exit, enter)))
+    raw.push_back({slots.start(run.first), slots.end(run.last), 0.0});
+  std::vector<Segment> kept;
+  for (Segment s : merge_close(std::move(raw), smoothing.merge_gap)) {
+    if (s.end - s.start < smoothing.min_segment) continue;
+    s.probability = mean_inside(s, probabilities, slots);
+    kept.push_back(s);
+  }
+  return kept;
+}
+
+}  // namespace sax::detect

@@ -1,0 +1,27 @@
+#include "web/assets.h"
+
+#include <filesystem>
+
+namespace sax::web {
+
+std::string content_type_for(const std::string& file_name) {
+  static const std::map<std::string, std::string> kTypes = {
+      {".html", "text/html; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".mp3", "audio/mpeg"},
+      {".ogg", "audio/ogg"},
+      {".opus", "audio/ogg"},
+      {".m4a", "audio/mp4"},
+      {".wav", "audio/wav"},
+      {".flac", "audio/flac"},
+  };
+  const auto found = kTypes.find(std::filesystem::path(file_name).extension().string());
+  return found == kTypes.end() ? "application/octet-stream" : found->second;
+}
+
+}  // namespace sax::web

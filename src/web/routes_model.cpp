@@ -1,0 +1,51 @@
+// GET /api/model: the current model's model.json and the URLs of its pictures, for /model.
+#include <fstream>
+
+#include "web/app.h"
+#include "web/validation.h"
+
+namespace sax::web {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kNoModel =
+    "No model yet: run saxdetect train (after labelling) or saxdetect demo to train one.";
+
+nlohmann::json read_model_json(const fs::path& file) {
+  std::ifstream in(file);
+  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) throw Error(file.string() + ": not valid JSON");
+  return json;
+}
+
+void get_model(App& app, httplib::Response& res) {
+  const auto name = current_model_name(app.home);
+  const fs::path folder = name ? app.home.models() / *name : fs::path();
+  std::error_code ec;
+  if (!name || !fs::is_regular_file(folder / "model.json", ec)) {
+    send_json(res, 200, {{"available", false}, {"message", kNoModel}});
+    return;
+  }
+  nlohmann::json pictures = nlohmann::json::object();
+  for (const char* picture : {"training", "roc"}) {
+    const std::string file = std::string(picture) + ".svg";
+    if (fs::is_regular_file(folder / file, ec))
+      pictures[picture] = "/media/" + url_encode_path("models/" + *name + "/" + file);
+  }
+  send_json(res, 200,
+            {{"available", true},
+             {"name", *name},
+             {"model", read_model_json(folder / "model.json")},
+             {"pictures", pictures}});
+}
+
+}  // namespace
+
+void add_model_routes(httplib::Server& server, App& app) {
+  server.Get("/api/model",
+             [&app](const httplib::Request&, httplib::Response& res) { get_model(app, res); });
+}
+
+}  // namespace sax::web

@@ -1,0 +1,242 @@
+// TrainConfig and friends: defaults, validation and JSON (LibTorch-free).
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "model/json_fields.h"
+#include "model/train.h"
+
+namespace sax {
+
+namespace jf = json_fields;
+
+int NetConfig::channels_of(int block) const {
+  int c = channels;
+  for (int b = 0; b < block && c < max_channels; ++b) c *= 2;
+  return std::min(c, std::max(channels, max_channels));
+}
+
+int NetConfig::kernel_of(int block) const {
+  if (kernels.empty()) return 3;
+  return kernels[std::min(static_cast<size_t>(block), kernels.size() - 1)];
+}
+
+namespace {
+
+void check(bool ok, const std::string& where, const std::string& message) {
+  if (!ok) throw Error(fmt::format("{}: {}", where, message));
+}
+
+void validate(const NetConfig& c) {
+  const std::string w = "net config";
+  check(c.depth >= 1 && c.depth <= 10, w, fmt::format("depth must be 1..10, got {}", c.depth));
+  check(c.channels >= 1, w, fmt::format("channels must be positive, got {}", c.channels));
+  check(c.max_channels >= 1, w,
+        fmt::format("max_channels must be positive, got {}", c.max_channels));
+  for (int k : c.kernels)
+    check(k >= 1 && k % 2 == 1, w, fmt::format("kernels must be odd and positive, got {}", k));
+  check(c.dropout >= 0 && c.dropout < 1, w,
+        fmt::format("dropout must be in [0, 1), got {}", c.dropout));
+  check(c.pool == "max" || c.pool == "avg", w,
+        fmt::format("pool must be \"max\" or \"avg\", got \"{}\"", c.pool));
+  check(c.hidden >= 0, w, fmt::format("hidden must be 0 or more, got {}", c.hidden));
+}
+
+void validate(const TrainConfig& c) {
+  const std::string w = "train config";
+  check(c.epochs >= 1, w, fmt::format("epochs must be at least 1, got {}", c.epochs));
+  check(c.batch_size >= 2, w, fmt::format("batch_size must be at least 2, got {}", c.batch_size));
+  check(c.lr > 0, w, fmt::format("lr must be positive, got {}", c.lr));
+  check(c.weight_decay >= 0, w,
+        fmt::format("weight_decay must be 0 or more, got {}", c.weight_decay));
+  check(c.schedule == "cosine" || c.schedule == "step" || c.schedule == "constant", w,
+        fmt::format("schedule must be cosine, step or constant, got \"{}\"", c.schedule));
+  check(c.patience >= 1, w, fmt::format("patience must be at least 1, got {}", c.patience));
+  check(c.validation_fraction > 0 && c.test_fraction > 0 &&
+            c.validation_fraction + c.test_fraction < 0.9,
+        w, "validation_fraction and test_fraction must be positive and leave data to train on");
+  check(c.threads >= 0, w, fmt::format("threads must be 0 or more, got {}", c.threads));
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const NetConfig& c) {
+  j = {{"depth", c.depth},     {"channels", c.channels},     {"max_channels", c.max_channels},
+       {"kernels", c.kernels}, {"batch_norm", c.batch_norm}, {"dropout", c.dropout},
+       {"pool", c.pool},       {"hidden", c.hidden}};
+}
+
+void from_json(const nlohmann::json& j, NetConfig& c) {
+  const std::string w = "net config";
+  jf::require_object(j, w);
+  jf::reject_unknown(
+      j,
+      {"depth", "channels", "max_channels", "kernels", "batch_norm", "dropout", "pool", "hidden"},
+      w);
+  jf::read(j, "depth", c.depth, w);
+  jf::read(j, "channels", c.channels, w);
+  jf::read(j, "max_channels", c.max_channels, w);
+  jf::read(j, "kernels", c.kernels, w);
+  jf::read(j, "batch_norm", c.batch_norm, w);
+  jf::read(j, "dropout", c.dropout, w);
+  jf::read(j, "pool", c.pool, w);
+  jf::read(j, "hidden", c.hidden, w);
+  validate(c);
+}
+
+void to_json(nlohmann::json& j, const AugmentConfig& c) {
+  j = {{"enabled", c.enabled},
+       {"time_masks", c.time_masks},
+       {"time_mask_max", c.time_mask_max},
+       {"freq_masks", c.freq_masks},
+       {"freq_mask_max", c.freq_mask_max},
+       {"gain_db", c.gain_db},
+       {"tilt_db", c.tilt_db},
+       {"max_shift", c.max_shift},
+       {"mixup_alpha", c.mixup_alpha}};
+}
+
+void from_json(const nlohmann::json& j, AugmentConfig& c) {
+  const std::string w = "augment config";
+  jf::require_object(j, w);
+  jf::reject_unknown(j,
+                     {"enabled", "time_masks", "time_mask_max", "freq_masks", "freq_mask_max",
+                      "gain_db", "tilt_db", "max_shift", "mixup_alpha"},
+                     w);
+  jf::read(j, "enabled", c.enabled, w);
+  jf::read(j, "time_masks", c.time_masks, w);
+  jf::read(j, "time_mask_max", c.time_mask_max, w);
+  jf::read(j, "freq_masks", c.freq_masks, w);
+  jf::read(j, "freq_mask_max", c.freq_mask_max, w);
+  jf::read(j, "gain_db", c.gain_db, w);
+  jf::read(j, "tilt_db", c.tilt_db, w);
+  jf::read(j, "max_shift", c.max_shift, w);
+  jf::read(j, "mixup_alpha", c.mixup_alpha, w);
+  check(c.time_masks >= 0 && c.freq_masks >= 0 && c.time_mask_max >= 0 && c.freq_mask_max >= 0 &&
+            c.max_shift >= 0 && c.gain_db >= 0 && c.tilt_db >= 0 && c.mixup_alpha >= 0,
+        w, "mask counts, widths, shift, gain, tilt and mixup_alpha must be 0 or more");
+}
+
+void to_json(nlohmann::json& j, const DesertConfig& c) {
+  j = {{"tolerance", c.tolerance}, {"epochs", c.epochs}, {"max_restarts", c.max_restarts}};
+}
+
+void from_json(const nlohmann::json& j, DesertConfig& c) {
+  const std::string w = "desert config";
+  jf::require_object(j, w);
+  jf::reject_unknown(j, {"tolerance", "epochs", "max_restarts"}, w);
+  jf::read(j, "tolerance", c.tolerance, w);
+  jf::read(j, "epochs", c.epochs, w);
+  jf::read(j, "max_restarts", c.max_restarts, w);
+  check(c.tolerance > 0 && c.epochs >= 1 && c.max_restarts >= 0, w,
+        "tolerance must be positive, epochs at least 1, max_restarts 0 or more");
+}
+
+void to_json(nlohmann::json& j, const TrainConfig& c) {
+  j = {{"features", c.features},
+       {"net", c.net},
+       {"augment", c.augment},
+       {"desert", c.desert},
+       {"epochs", c.epochs},
+       {"batch_size", c.batch_size},
+       {"lr", c.lr},
+       {"weight_decay", c.weight_decay},
+       {"schedule", c.schedule},
+       {"patience", c.patience},
+       {"clip_norm", c.clip_norm},
+       {"seed", c.seed},
+       {"validation_fraction", c.validation_fraction},
+       {"test_fraction", c.test_fraction},
+       {"split_seed", c.split_seed},
+       {"threads", c.threads}};
+}
+
+void from_json(const nlohmann::json& j, TrainConfig& c) {
+  const std::string w = "train config";
+  jf::require_object(j, w);
+  jf::reject_unknown(j,
+                     {"features", "net", "augment", "desert", "epochs", "batch_size", "lr",
+                      "weight_decay", "schedule", "patience", "clip_norm", "seed",
+                      "validation_fraction", "test_fraction", "split_seed", "threads"},
+                     w);
+  jf::read(j, "features", c.features, w);
+  jf::read(j, "net", c.net, w);
+  jf::read(j, "augment", c.augment, w);
+  jf::read(j, "desert", c.desert, w);
+  jf::read(j, "epochs", c.epochs, w);
+  jf::read(j, "batch_size", c.batch_size, w);
+  jf::read(j, "lr", c.lr, w);
+  jf::read(j, "weight_decay", c.weight_decay, w);
+  jf::read(j, "schedule", c.schedule, w);
+  jf::read(j, "patience", c.patience, w);
+  jf::read(j, "clip_norm", c.clip_norm, w);
+  jf::read(j, "seed", c.seed, w);
+  jf::read(j, "validation_fraction", c.validation_fraction, w);
+  jf::read(j, "test_fraction", c.test_fraction, w);
+  jf::read(j, "split_seed", c.split_seed, w);
+  jf::read(j, "threads", c.threads, w);
+  validate(c);
+}
+
+TrainConfig load_train_config(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("{}: cannot open the train config", path.string()));
+  try {
+    return nlohmann::json::parse(in).get<TrainConfig>();
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", path.string(), e.what()));
+  }
+}
+
+void to_json(nlohmann::json& j, const Metrics& m) {
+  j = {{"threshold", m.threshold},
+       {"accuracy", m.accuracy},
+       {"balanced_accuracy", m.balanced_accuracy},
+       {"precision", m.precision},
+       {"recall", m.recall},
+       {"f1", m.f1},
+       {"roc_auc", m.roc_auc},
+       {"pr_auc", m.pr_auc},
+       {"loss", m.loss},
+       {"confusion", {{"tp", m.tp}, {"fp", m.fp}, {"tn", m.tn}, {"fn", m.fn}}}};
+}
+
+void to_json(nlohmann::json& j, const TrainResult& r) {
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& e : r.history)
+    history.push_back({{"epoch", e.epoch},
+                       {"train_loss", e.train_loss},
+                       {"train_accuracy", e.train_accuracy},
+                       {"validation_loss", e.validation_loss},
+                       {"validation_accuracy", e.validation_accuracy},
+                       {"validation_balanced_accuracy", e.validation_balanced_accuracy},
+                       {"lr", e.lr},
+                       {"seconds", e.seconds}});
+  j = {{"model_dir", r.model_dir.string()},
+       {"validation", r.validation},
+       {"test", r.test},
+       {"history", history},
+       {"best_epoch", r.best_epoch},
+       {"desert_restarts", r.desert_restarts},
+       {"stopped", r.stopped},
+       {"samples",
+        {{"train", r.train_samples},
+         {"validation", r.validation_samples},
+         {"test", r.test_samples}}},
+       {"seconds", r.seconds},
+       {"samples_per_second", r.samples_per_second}};
+}
+
+void to_json(nlohmann::json& j, const CvResult& r) {
+  j = {{"folds", r.folds},
+       {"mean", r.mean},
+       {"spread", r.spread},
+       {"desert_restarts", r.desert_restarts}};
+}
+
+}  // namespace sax

@@ -1,0 +1,92 @@
+#include "model/net.h"
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+namespace sax {
+
+namespace {
+
+torch::nn::Sequential conv_blocks(const NetConfig& config) {
+  torch::nn::Sequential blocks;
+  int in_channels = 1;
+  for (int b = 0; b < config.depth; ++b) {
+    const int out = config.channels_of(b), k = config.kernel_of(b);
+    blocks->push_back(torch::nn::Conv2d(
+        torch::nn::Conv2dOptions(in_channels, out, k).padding(k / 2).bias(!config.batch_norm)));
+    if (config.batch_norm) blocks->push_back(torch::nn::BatchNorm2d(out));
+    blocks->push_back(torch::nn::ReLU());
+    if (config.pool == "avg")
+      blocks->push_back(torch::nn::AvgPool2d(2));
+    else
+      blocks->push_back(torch::nn::MaxPool2d(2));
+    in_channels = out;
+  }
+  return blocks;
+}
+
+// The flattened size the head needs, found by running a zero input through the conv blocks
+// (so any depth, kernel or resolution works without arithmetic by hand).
+int64_t dry_run_size(torch::nn::Sequential& blocks, const NetConfig& config, int rows, int cols) {
+  torch::NoGradGuard no_grad;
+  blocks->eval();  // leave batch-norm running statistics untouched
+  int64_t size = 0;
+  try {
+    size = blocks->forward(torch::zeros({1, 1, rows, cols})).numel();
+  } catch (const c10::Error&) {
+    size = 0;
+  }
+  blocks->train();
+  if (size == 0)
+    throw Error(
+        fmt::format("net config: {} conv blocks are too deep for a {}x{} spectrogram "
+                    "(each block halves it); use fewer blocks or more mel bands/frames",
+                    config.depth, rows, cols));
+  return size;
+}
+
+}  // namespace
+
+CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols) {
+  features_ = register_module("features", conv_blocks(config));
+  fc_inputs_ = dry_run_size(features_, config, rows, cols);
+  torch::nn::Sequential head;
+  int64_t width = fc_inputs_;
+  if (config.hidden > 0) {
+    head->push_back(torch::nn::Dropout(config.dropout));
+    head->push_back(torch::nn::Linear(width, config.hidden));
+    head->push_back(torch::nn::ReLU());
+    width = config.hidden;
+  }
+  head->push_back(torch::nn::Dropout(config.dropout));
+  head->push_back(torch::nn::Linear(width, 1));
+  head_ = register_module("head", head);
+}
+
+torch::Tensor CnnImpl::forward(const torch::Tensor& input) {
+  return head_->forward(features_->forward(input).flatten(1)).squeeze(1);
+}
+
+void kaiming_init(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : module.modules(/*include_self=*/false)) {
+    if (auto* conv = m->as<torch::nn::Conv2d>()) {
+      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanIn, torch::kReLU);
+      if (conv->bias.defined()) conv->bias.zero_();
+    } else if (auto* linear = m->as<torch::nn::Linear>()) {
+      torch::nn::init::kaiming_normal_(linear->weight, 0.0, torch::kFanIn, torch::kReLU);
+      linear->bias.zero_();
+    }
+  }
+}
+
+torch::Device preferred_device() {
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+int64_t fc_input_size(const NetConfig& net, int rows, int cols) {
+  return Cnn(net, rows, cols)->fc_inputs();
+}
+
+}  // namespace sax

@@ -1,0 +1,217 @@
+#pragma once
+// Training, cross-validation and hyper-parameter search for the saxophone CNN.
+// LibTorch-free header: the CLI, the demo and the web app include it.
+//
+//   sax::TrainConfig config = sax::load_train_config("config.json");   // or defaults
+//   auto result = sax::train_model(*store, home, config, {.name = "m1"});
+//   fmt::print("test balanced accuracy {}\n", result.test.balanced_accuracy);
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/features.h"
+
+namespace sax {
+
+class Store;
+struct Home;
+struct LabeledSample;
+
+// ---- configuration ----------------------------------------------------------------------
+
+// Conv blocks (conv -> [batch norm] -> ReLU -> pool 2x2), then flatten -> [hidden] -> 1 logit.
+struct NetConfig {
+  int depth = 4;      // conv blocks
+  int channels = 16;  // first block; doubles per block up to max_channels
+  int max_channels = 64;
+  std::vector<int> kernels{5, 3};  // per block; the last entry repeats for deeper blocks
+  bool batch_norm = true;
+  double dropout = 0.3;      // before each fully connected layer
+  std::string pool = "max";  // "max" or "avg"
+  int hidden = 64;           // 0: no hidden fully connected layer
+
+  int channels_of(int block) const;  // output channels of a conv block
+  int kernel_of(int block) const;
+};
+
+struct AugmentConfig {
+  bool enabled = true;
+  int time_masks = 2, time_mask_max = 12;  // SpecAugment: masks and their widest width (frames)
+  int freq_masks = 2, freq_mask_max = 12;  // (mel bands)
+  double gain_db = 6;                      // random gain +/- (log domain, before normalisation)
+  double tilt_db = 6;        // random spectral tilt +/- across the bands (timbre robustness)
+  int max_shift = 12;        // random circular time shift, frames
+  double mixup_alpha = 0.2;  // 0: no mixup
+};
+
+// The 0.693 desert: the loss sits at ln 2 with chance-level predictions.
+struct DesertConfig {
+  double tolerance = 0.02;  // |validation loss - ln 2| below this ...
+  int epochs = 3;           // ... for this many consecutive epochs, with chance predictions
+  int max_restarts = 3;     // new seeds tried before giving up
+};
+
+struct TrainConfig {
+  FeatureConfig features;
+  NetConfig net;
+  AugmentConfig augment;
+  DesertConfig desert;
+  int epochs = 25;
+  int batch_size = 16;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;       // L2 penalty (Adam's weight_decay)
+  std::string schedule = "cosine";  // "cosine", "step" (x0.5 every 8 epochs) or "constant"
+  int patience = 6;                 // early stopping: epochs without a better validation loss
+  double clip_norm = 5.0;           // gradient norm clipping (0: off)
+  uint64_t seed = 1;
+  double validation_fraction = 0.15;
+  double test_fraction = 0.2;  // the fixed test set: chosen by split_seed, never tuned on
+  uint64_t split_seed = 7;
+  int threads = 0;  // CPU threads; 0: all cores
+};
+
+void to_json(nlohmann::json& j, const NetConfig& c);
+void from_json(const nlohmann::json& j, NetConfig& c);
+void to_json(nlohmann::json& j, const AugmentConfig& c);
+void from_json(const nlohmann::json& j, AugmentConfig& c);
+void to_json(nlohmann::json& j, const DesertConfig& c);
+void from_json(const nlohmann::json& j, DesertConfig& c);
+void to_json(nlohmann::json& j, const TrainConfig& c);
+void from_json(const nlohmann::json& j, TrainConfig& c);
+TrainConfig load_train_config(const std::filesystem::path& path);  // throws sax::Error
+
+// Flattened size after the conv blocks for this input (found by a dry forward pass); throws
+// sax::Error when the input is too small for the depth.
+int64_t fc_input_size(const NetConfig& net, int rows, int cols);
+
+// ---- metrics ----------------------------------------------------------------------------
+
+struct Metrics {
+  double threshold = 0.5;
+  double accuracy = 0, balanced_accuracy = 0, precision = 0, recall = 0, f1 = 0;
+  double roc_auc = 0, pr_auc = 0, loss = 0;
+  int64_t tp = 0, fp = 0, tn = 0, fn = 0;
+};
+void to_json(nlohmann::json& j, const Metrics& m);
+
+// labels: 1 sax, 0 not; probabilities in [0, 1].
+Metrics compute_metrics(const std::vector<float>& probabilities, const std::vector<int>& labels,
+                        double threshold);
+// The threshold maximising balanced accuracy (ties: nearest 0.5).
+double choose_threshold(const std::vector<float>& probabilities, const std::vector<int>& labels);
+// ROC curve points (false positive rate, true positive rate), from (0,0) to (1,1).
+std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& probabilities,
+                                                 const std::vector<int>& labels);
+
+// ---- splits -----------------------------------------------------------------------------
+
+struct Split {
+  std::vector<size_t> train, validation, test;  // indices into the sample list
+};
+// Grouped by source (a source's samples all land on one side), stratified by label (groups
+// are dealt so each side gets about its share of sax samples). Deterministic for a seed.
+Split grouped_split(const std::vector<LabeledSample>& samples, double validation_fraction,
+                    double test_fraction, uint64_t seed);
+// k folds of indices, grouped and stratified the same way; every index in exactly one fold.
+std::vector<std::vector<size_t>> grouped_folds(const std::vector<LabeledSample>& samples,
+                                               const std::vector<size_t>& indices, int folds,
+                                               uint64_t seed);
+
+// ---- the desert -------------------------------------------------------------------------
+
+// Fed once per epoch; fires after `epochs` consecutive epochs with the validation loss within
+// tolerance of ln 2 AND chance-level predictions (balanced accuracy within 0.05 of 0.5).
+class DesertDetector {
+ public:
+  explicit DesertDetector(DesertConfig config) : config_(config) {}
+  bool update(double validation_loss, double balanced_accuracy);
+  int stuck_epochs() const { return stuck_; }
+
+ private:
+  DesertConfig config_;
+  int stuck_ = 0;
+};
+
+// ---- training ---------------------------------------------------------------------------
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, train_accuracy = 0, validation_loss = 0, validation_accuracy = 0;
+  double validation_balanced_accuracy = 0, lr = 0, seconds = 0;
+};
+
+struct TrainOptions {
+  std::string name;                         // model folder under home/models (default: timestamp)
+  bool resume = false;                      // continue from home/models/<name>/checkpoint
+  bool make_current = true;                 // write home/models/current
+  bool predict_store = true;                // score every sample and Store::put_predictions
+  bool quiet = false;                       // no progress line
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by Ctrl-C) to stop after this batch
+};
+
+struct TrainResult {
+  std::filesystem::path model_dir;
+  Metrics validation, test;
+  std::vector<EpochRecord> history;
+  int best_epoch = 0;
+  int desert_restarts = 0;  // runs abandoned in the desert
+  bool stopped = false;     // interrupted; the best checkpoint so far was kept
+  size_t train_samples = 0, validation_samples = 0, test_samples = 0;
+  double seconds = 0, samples_per_second = 0;
+};
+void to_json(nlohmann::json& j, const TrainResult& r);
+
+// Trains on the store's reconciled labels, evaluates on the fixed test set, saves the model
+// folder (see detector.h). Throws sax::Error when there is too little labelled data.
+TrainResult train_model(Store& store, const Home& home, const TrainConfig& config,
+                        const TrainOptions& options = {});
+
+// In-memory data for training without a store (tests, benchmarks): spectrograms already
+// computed (not normalised) with `config.features`, labels 0/1, group = source.
+struct ArrayDataset {
+  std::vector<Spectrogram> inputs;
+  std::vector<int> labels;
+  std::vector<int64_t> groups;
+};
+// Trains on train/validation indices and evaluates on test; saves to `model_dir` when not empty.
+TrainResult train_arrays(const ArrayDataset& data, const Split& split, const TrainConfig& config,
+                         const std::filesystem::path& model_dir, const TrainOptions& options = {});
+
+// ---- cross-validation and search --------------------------------------------------------
+
+struct CvResult {
+  std::vector<Metrics> folds;
+  Metrics mean, spread;  // spread: standard deviation of each metric over the folds
+  int desert_restarts = 0;
+};
+void to_json(nlohmann::json& j, const CvResult& r);
+// Grouped k-fold over the non-test samples (the fixed test set stays out of tuning).
+CvResult cross_validate(Store& store, const Home& home, const TrainConfig& config, int folds,
+                        bool quiet = false, const std::atomic<bool>* stop = nullptr);
+
+// A search space: JSON object of dotted TrainConfig paths -> lists of values (grid) or, for
+// random search, either lists (uniform choice) or {"min":a,"max":b[,"log":true][,"int":true]}.
+//   {"lr": [1e-3, 3e-4], "net.depth": [3, 4], "features.n_mels": [64, 128]}
+struct SearchPoint {
+  std::string overrides;  // the point of the space, as compact JSON {"lr":0.001,...}
+  TrainConfig config;     // base with the overrides applied
+};
+std::vector<SearchPoint> grid_points(const TrainConfig& base, const nlohmann::json& space);
+std::vector<SearchPoint> random_points(const TrainConfig& base, const nlohmann::json& space,
+                                       int trials, uint64_t seed);
+
+struct SearchTrial {
+  SearchPoint point;
+  CvResult cv;
+};
+// Scores every point by cross-validation; best first (balanced accuracy, then ROC-AUC).
+std::vector<SearchTrial> search(Store& store, const Home& home,
+                                const std::vector<SearchPoint>& points, int folds,
+                                bool quiet = false, const std::atomic<bool>* stop = nullptr);
+
+}  // namespace sax

@@ -1,0 +1,108 @@
+#include "store/schema.h"
+
+#include "common/error.h"
+
+namespace sax::sql {
+
+namespace {
+
+// Timestamps are ISO-8601 UTC text written by the application, so both back ends sort,
+// compare and cut them (substr for the day) the same way. vote_count columns mirror the
+// votes table (kept in the same transactions) so next_sample needs no aggregate scan.
+const std::vector<std::vector<std::string>> kSteps = {
+    // 1: the initial schema
+    {
+        "CREATE TABLE sources ("
+        " id {id},"
+        " path TEXT NOT NULL,"
+        " hash TEXT NOT NULL UNIQUE,"
+        " duration DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " sample_rate BIGINT NOT NULL DEFAULT 0,"
+        " channels BIGINT NOT NULL DEFAULT 0,"
+        " codec TEXT NOT NULL DEFAULT '',"
+        " title TEXT NOT NULL DEFAULT '',"
+        " artist TEXT NOT NULL DEFAULT '',"
+        " album TEXT NOT NULL DEFAULT '',"
+        " state TEXT NOT NULL CHECK (state IN ('ingesting', 'done')),"
+        " worker TEXT NOT NULL DEFAULT '',"
+        " claimed_at DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " vote_count BIGINT NOT NULL DEFAULT 0,"
+        " created TEXT NOT NULL)",
+
+        "CREATE TABLE samples ("
+        " id {id},"
+        " source_id BIGINT NOT NULL REFERENCES sources (id) ON DELETE CASCADE,"
+        " start DOUBLE PRECISION NOT NULL,"
+        " duration DOUBLE PRECISION NOT NULL,"
+        " path TEXT NOT NULL,"
+        " web_path TEXT NOT NULL DEFAULT '',"
+        " hash TEXT NOT NULL DEFAULT '',"
+        " rms DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " silent BIGINT NOT NULL DEFAULT 0,"
+        " vote_count BIGINT NOT NULL DEFAULT 0,"
+        " created TEXT NOT NULL,"
+        " UNIQUE (source_id, start))",
+
+        "CREATE TABLE annotators ("
+        " id {id},"
+        " name TEXT NOT NULL UNIQUE,"
+        " created TEXT NOT NULL)",
+
+        "CREATE TABLE votes ("
+        " id {id},"
+        " sample_id BIGINT NOT NULL REFERENCES samples (id) ON DELETE CASCADE,"
+        " annotator_id BIGINT NOT NULL REFERENCES annotators (id) ON DELETE CASCADE,"
+        " label TEXT NOT NULL CHECK (label IN ('sax', 'not_sax', 'unsure')),"
+        " created TEXT NOT NULL,"
+        " UNIQUE (sample_id, annotator_id))",
+
+        "CREATE TABLE predictions ("
+        " model TEXT NOT NULL,"
+        " sample_id BIGINT NOT NULL REFERENCES samples (id) ON DELETE CASCADE,"
+        " probability DOUBLE PRECISION NOT NULL,"
+        " uncertainty DOUBLE PRECISION NOT NULL,"
+        " PRIMARY KEY (model, sample_id))",
+
+        // next_sample: candidates by vote count; undo: an annotator's latest vote;
+        // uncertain-first: walk one model's predictions from the most uncertain.
+        "CREATE INDEX samples_candidates ON samples (silent, vote_count)",
+        "CREATE INDEX votes_by_annotator ON votes (annotator_id, id)",
+        "CREATE INDEX predictions_by_uncertainty ON predictions (model, uncertainty)",
+        "CREATE INDEX sources_by_state ON sources (state, claimed_at)",
+    },
+};
+
+std::string with_dialect(std::string statement, const Dialect& dialect) {
+  const std::string token = "{id}";
+  for (size_t at = statement.find(token); at != std::string::npos; at = statement.find(token))
+    statement.replace(at, token.size(), dialect.id_column);
+  return statement;
+}
+
+}  // namespace
+
+const std::vector<std::vector<std::string>>& migration_steps() { return kSteps; }
+
+int latest_schema_version() { return static_cast<int>(kSteps.size()); }
+
+int migrate(Database& db) {
+  int found = 0;
+  db.write([&](Connection& conn) {
+    if (!db.dialect().migration_lock.empty()) conn.run_once(db.dialect().migration_lock);
+    conn.run_once("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
+    found = static_cast<int>(
+        conn.query("SELECT coalesce(max(version), 0) FROM schema_version").at(0).integer(0));
+    if (found > latest_schema_version())
+      throw Error("database schema version " + std::to_string(found) +
+                  " is newer than this saxdetect understands (" +
+                  std::to_string(latest_schema_version()) + "); upgrade saxdetect");
+    for (int version = found + 1; version <= latest_schema_version(); ++version) {
+      for (const auto& statement : kSteps[version - 1])
+        conn.run_once(with_dialect(statement, db.dialect()));
+      conn.execute("INSERT INTO schema_version (version) VALUES ($1)", {int64_t{version}});
+    }
+  });
+  return found;
+}
+
+}  // namespace sax::sql

@@ -1,0 +1,20 @@
+#pragma once
+// The store's schema as a list of forward migrations, shared by SQLite and PostgreSQL.
+#include <string>
+#include <vector>
+
+#include "store/sql.h"
+
+namespace sax::sql {
+
+// Each step is a list of statements; "{id}" stands for the dialect's auto-numbered key.
+const std::vector<std::vector<std::string>>& migration_steps();
+
+// The version a fully migrated store has (the number of steps).
+int latest_schema_version();
+
+// Brings the database up to latest_schema_version(), one step per transaction's worth, and
+// returns the version found before. Throws sax::Error when the database is newer than us.
+int migrate(Database& db);
+
+}  // namespace sax::sql

@@ -1,0 +1,486 @@
+#include "store/sql_store.h"
+
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "common/error.h"
+#include "store/report.h"
+#include "store/schema.h"
+
+namespace sax {
+
+namespace {
+
+using sql::Connection;
+using sql::Params;
+using sql::Row;
+
+const std::string kSampleColumns =
+    "s.id, s.source_id, s.start, s.duration, s.path, s.web_path, s.hash, s.rms, s.silent, "
+    "s.created";
+constexpr size_t kSampleColumnCount = 10;
+
+const std::string kSourceColumns =
+    "src.id, src.path, src.hash, src.duration, src.sample_rate, src.channels, src.codec, "
+    "src.title, src.artist, src.album, src.state, "
+    "(SELECT count(*) FROM samples s WHERE s.source_id = src.id)";
+
+// A candidate for labelling: wanted, audible, and not yet voted on by annotator $2.
+const std::string kCandidate =
+    "s.silent = 0 AND s.vote_count < $1 AND NOT EXISTS (SELECT 1 FROM votes v WHERE "
+    "v.sample_id = s.id AND v.annotator_id = $2)";
+
+double epoch_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Sample sample_from(const Row& row) {
+  Sample s;
+  s.id = row.integer(0);
+  s.source_id = row.integer(1);
+  s.start = row.real(2);
+  s.duration = row.real(3);
+  s.path = row.text(4);
+  s.web_path = row.text(5);
+  s.hash = row.text(6);
+  s.rms = row.real(7);
+  s.silent = row.integer(8) != 0;
+  s.created = row.text(9);
+  return s;
+}
+
+Source source_from(const Row& row) {
+  Source s;
+  s.id = row.integer(0);
+  s.path = row.text(1);
+  s.hash = row.text(2);
+  s.duration = row.real(3);
+  s.sample_rate = static_cast<int>(row.integer(4));
+  s.channels = static_cast<int>(row.integer(5));
+  s.codec = row.text(6);
+  s.title = row.text(7);
+  s.artist = row.text(8);
+  s.album = row.text(9);
+  s.state = row.text(10);
+  s.samples = row.integer(11);
+  return s;
+}
+
+Label label_from(const std::string& text) {
+  if (auto label = parse_label(text)) return *label;
+  throw Error("the store holds an unknown label '" + text + "'");
+}
+
+std::vector<Vote> votes_from(const sql::Rows& rows) {
+  std::vector<Vote> votes;
+  votes.reserve(rows.size());
+  for (const Row& row : rows)
+    votes.push_back({row.integer(0), row.text(1), label_from(row.text(2)), row.text(3)});
+  return votes;
+}
+
+const std::string kVoteQuery =
+    "SELECT v.sample_id, a.name, v.label, v.created FROM votes v "
+    "JOIN annotators a ON a.id = v.annotator_id ";
+
+class SqlStore final : public Store {
+ public:
+  explicit SqlStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) { sql::migrate(*db_); }
+
+  std::string backend() const override { return db_->dialect().name; }
+
+  // ---- sources ---------------------------------------------------------------------------
+
+  ClaimResult claim_source(const Source& source, const std::string& worker,
+                           double lease_seconds) override {
+    ClaimResult result;
+    db_->write([&](Connection& conn) {
+      const double now = epoch_seconds();
+      auto inserted = conn.query(
+          "INSERT INTO sources (path, hash, duration, sample_rate, channels, codec, title, "
+          "artist, album, state, worker, claimed_at, created) VALUES ($1, $2, $3, $4, $5, $6, "
+          "$7, $8, $9, 'ingesting', $10, $11, $12) ON CONFLICT (hash) DO NOTHING RETURNING id",
+          {source.path, source.hash, source.duration, int64_t{source.sample_rate},
+           int64_t{source.channels}, source.codec, source.title, source.artist, source.album,
+           worker, now, utc_now_iso()});
+      if (!inserted.empty()) {
+        result = {Claim::fresh, inserted[0].integer(0)};
+        return;
+      }
+      // Locked rows are skipped on PostgreSQL: another worker is deciding about it right now.
+      auto rows = conn.query("SELECT id, state, worker, claimed_at FROM sources WHERE hash = $1" +
+                                 db_->dialect().lock_rows,
+                             {source.hash});
+      if (rows.empty()) {
+        result = {Claim::busy, 0};
+        return;
+      }
+      const Row& row = rows[0];
+      result.source_id = row.integer(0);
+      if (row.text(1) == "done") {
+        result.claim = Claim::already_done;
+      } else if (row.text(2) == worker || now - row.real(3) >= lease_seconds) {
+        conn.execute("UPDATE sources SET worker = $1, claimed_at = $2, path = $3 WHERE id = $4",
+                     {worker, now, source.path, result.source_id});
+        result.claim = Claim::resumed;
+      } else {
+        result.claim = Claim::busy;
+      }
+    });
+    return result;
+  }
+
+  void renew_claim(int64_t source_id, const std::string& worker) override {
+    db_->write([&](Connection& conn) {
+      const int64_t changed = conn.execute(
+          "UPDATE sources SET claimed_at = $1 WHERE id = $2 AND worker = $3 AND state = "
+          "'ingesting'",
+          {epoch_seconds(), source_id, worker});
+      if (changed == 0)
+        throw Error("source " + std::to_string(source_id) + " is no longer claimed by worker '" +
+                    worker + "' (finished, unknown, or taken over after its lease expired)");
+    });
+  }
+
+  void finish_source(int64_t source_id, double duration) override {
+    db_->write([&](Connection& conn) {
+      if (conn.execute("UPDATE sources SET state = 'done', duration = $1 WHERE id = $2",
+                       {duration, source_id}) == 0)
+        throw Error("unknown source id " + std::to_string(source_id));
+    });
+  }
+
+  std::optional<Source> source_by_hash(const std::string& hash) override {
+    return one_source("src.hash = $1", {hash});
+  }
+
+  std::optional<Source> source(int64_t id) override { return one_source("src.id = $1", {id}); }
+
+  std::vector<Source> sources() override {
+    std::vector<Source> out;
+    db_->read([&](Connection& conn) {
+      for (const Row& row :
+           conn.query("SELECT " + kSourceColumns + " FROM sources src ORDER BY src.id"))
+        out.push_back(source_from(row));
+    });
+    return out;
+  }
+
+  // ---- samples ---------------------------------------------------------------------------
+
+  int64_t add_sample(const Sample& sample, const std::function<void()>& make_visible) override {
+    int64_t id = 0;
+    db_->write([&](Connection& conn) {
+      if (auto existing = existing_sample(conn, sample)) {
+        id = *existing;
+        return;
+      }
+      if (conn.query("SELECT 1 FROM sources WHERE id = $1", {sample.source_id}).empty())
+        throw Error("cannot add sample at " + sql::exact_text(sample.start) +
+                    " s: unknown source id " + std::to_string(sample.source_id));
+      auto inserted = conn.query(
+          "INSERT INTO samples (source_id, start, duration, path, web_path, hash, rms, silent, "
+          "created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+          "ON CONFLICT (source_id, start) DO NOTHING RETURNING id",
+          {sample.source_id, sample.start, sample.duration, sample.path, sample.web_path,
+           sample.hash, sample.rms, int64_t{sample.silent ? 1 : 0},
+           sample.created.empty() ? utc_now_iso() : sample.created});
+      if (inserted.empty()) {  // another worker inserted it since we looked
+        id = existing_sample(conn, sample).value_or(0);
+        return;
+      }
+      id = inserted[0].integer(0);
+      // Last step before COMMIT: if it throws, the row is rolled back with it.
+      if (make_visible) make_visible();
+    });
+    return id;
+  }
+
+  std::optional<Sample> sample(int64_t id) override {
+    std::optional<Sample> out;
+    db_->read([&](Connection& conn) {
+      auto rows = conn.query("SELECT " + kSampleColumns + " FROM samples s WHERE s.id = $1", {id});
+      if (!rows.empty()) out = sample_from(rows[0]);
+    });
+    return out;
+  }
+
+  std::vector<Sample> samples_of(int64_t source_id) override {
+    return many_samples("WHERE s.source_id = $1 ORDER BY s.start", {source_id});
+  }
+
+  std::vector<Sample> samples(bool include_silent) override {
+    return include_silent ? many_samples("ORDER BY s.id", {})
+                          : many_samples("WHERE s.silent = 0 ORDER BY s.id", {});
+  }
+
+  // ---- votes -----------------------------------------------------------------------------
+
+  bool add_vote(int64_t sample_id, const std::string& annotator, Label label) override {
+    if (annotator.empty()) throw Error("annotator name is empty");
+    bool replaced = false;
+    db_->write([&](Connection& conn) {
+      auto sample_rows = conn.query("SELECT source_id FROM samples WHERE id = $1", {sample_id});
+      if (sample_rows.empty()) throw Error("unknown sample id " + std::to_string(sample_id));
+      const int64_t annotator_id = ensure_annotator(conn, annotator);
+      // Delete and re-insert (rather than update) so the vote gets a new id: undo takes the
+      // annotator's most recent vote, which a replaced vote now is.
+      replaced = conn.execute("DELETE FROM votes WHERE sample_id = $1 AND annotator_id = $2",
+                              {sample_id, annotator_id}) > 0;
+      conn.execute(
+          "INSERT INTO votes (sample_id, annotator_id, label, created) VALUES ($1, $2, $3, $4)",
+          {sample_id, annotator_id, std::string(label_name(label)), utc_now_iso()});
+      if (!replaced) change_vote_counts(conn, sample_id, sample_rows[0].integer(0), +1);
+    });
+    return replaced;
+  }
+
+  std::optional<Vote> undo_last_vote(const std::string& annotator) override {
+    std::optional<Vote> undone;
+    db_->write([&](Connection& conn) {
+      auto rows = conn.query(
+          "SELECT v.id, v.sample_id, v.label, v.created, s.source_id FROM votes v "
+          "JOIN annotators a ON a.id = v.annotator_id JOIN samples s ON s.id = v.sample_id "
+          "WHERE a.name = $1 ORDER BY v.id DESC LIMIT 1",
+          {annotator});
+      if (rows.empty()) return;
+      const Row& row = rows[0];
+      // Zero rows deleted means a concurrent undo took this vote: nothing left to count.
+      if (conn.execute("DELETE FROM votes WHERE id = $1", {row.integer(0)}) == 0) return;
+      change_vote_counts(conn, row.integer(1), row.integer(4), -1);
+      undone = Vote{row.integer(1), annotator, label_from(row.text(2)), row.text(3)};
+    });
+    return undone;
+  }
+
+  int64_t delete_votes(const std::string& annotator) override {
+    int64_t deleted = 0;
+    db_->write([&](Connection& conn) {
+      const std::string theirs =
+          "SELECT v.sample_id FROM votes v JOIN annotators a ON a.id = v.annotator_id "
+          "WHERE a.name = $1";
+      conn.execute("UPDATE samples SET vote_count = vote_count - 1 WHERE id IN (" + theirs + ")",
+                   {annotator});
+      conn.execute(
+          "UPDATE sources SET vote_count = vote_count - (SELECT count(*) FROM samples s WHERE "
+          "s.source_id = sources.id AND s.id IN (" +
+              theirs +
+              ")) WHERE id IN (SELECT "
+              "s.source_id FROM samples s WHERE s.id IN (" +
+              theirs + "))",
+          {annotator});
+      deleted = conn.execute(
+          "DELETE FROM votes WHERE annotator_id IN (SELECT id FROM annotators WHERE name = $1)",
+          {annotator});
+      conn.execute("DELETE FROM annotators WHERE name = $1", {annotator});
+    });
+    return deleted;
+  }
+
+  std::vector<Vote> votes() override {
+    std::vector<Vote> out;
+    db_->read(
+        [&](Connection& conn) { out = votes_from(conn.query(kVoteQuery + "ORDER BY v.id")); });
+    return out;
+  }
+
+  std::vector<Vote> votes_for(int64_t sample_id) override {
+    std::vector<Vote> out;
+    db_->read([&](Connection& conn) {
+      out =
+          votes_from(conn.query(kVoteQuery + "WHERE v.sample_id = $1 ORDER BY v.id", {sample_id}));
+    });
+    return out;
+  }
+
+  std::vector<LabeledSample> labeled_samples() override {
+    std::vector<LabeledSample> out;
+    db_->read([&](Connection& conn) {
+      auto rows = conn.query("SELECT " + kSampleColumns +
+                             ", v.label FROM samples s JOIN votes v ON v.sample_id = s.id "
+                             "ORDER BY s.id");
+      std::vector<Label> labels;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        labels.push_back(label_from(rows[i].text(kSampleColumnCount)));
+        const bool last_of_sample =
+            i + 1 == rows.size() || rows[i + 1].integer(0) != rows[i].integer(0);
+        if (!last_of_sample) continue;
+        const Label label = reconcile(labels);
+        if (label != Label::unsure)
+          out.push_back({sample_from(rows[i]), label, static_cast<int>(labels.size())});
+        labels.clear();
+      }
+    });
+    return out;
+  }
+
+  std::optional<Sample> next_sample(const NextQuery& query) override {
+    std::optional<Sample> out;
+    db_->read([&](Connection& conn) {
+      auto annotator = conn.query("SELECT id FROM annotators WHERE name = $1", {query.annotator});
+      const int64_t annotator_id = annotator.empty() ? -1 : annotator[0].integer(0);
+      Candidates candidates{{int64_t{query.votes_wanted}, annotator_id}, kCandidate};
+      exclude(query.exclude, candidates);
+      if (!query.model.empty()) {
+        out = most_uncertain(conn, query.model, candidates);
+        if (out) return;
+      }
+      out = from_least_voted_source(conn, candidates);
+    });
+    return out;
+  }
+
+  // ---- predictions -----------------------------------------------------------------------
+
+  void put_predictions(const std::string& model,
+                       const std::vector<std::pair<int64_t, double>>& probabilities) override {
+    if (model.empty()) throw Error("predictions need a model name");
+    db_->write([&](Connection& conn) {
+      for (const auto& [sample_id, probability] : probabilities) {
+        if (!(probability >= 0.0 && probability <= 1.0))
+          throw Error("prediction for sample " + std::to_string(sample_id) + ": probability " +
+                      sql::exact_text(probability) + " is not in [0, 1]");
+        if (conn.query("SELECT 1 FROM samples WHERE id = $1", {sample_id}).empty())
+          throw Error("prediction for unknown sample id " + std::to_string(sample_id));
+        conn.execute(
+            "INSERT INTO predictions (model, sample_id, probability, uncertainty) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (model, sample_id) DO UPDATE SET "
+            "probability = excluded.probability, uncertainty = excluded.uncertainty",
+            {model, sample_id, probability, std::abs(probability - 0.5)});
+      }
+    });
+  }
+
+  // ---- reports ---------------------------------------------------------------------------
+
+  StatusReport status() override {
+    StatusReport report;
+    std::vector<Vote> all_votes;
+    db_->read([&](Connection& conn) {
+      auto sources = conn.query("SELECT count(*), coalesce(sum(duration), 0) FROM sources");
+      report.sources = sources[0].integer(0);
+      report.audio_seconds = sources[0].real(1);
+      auto samples = conn.query("SELECT count(*), coalesce(sum(silent), 0) FROM samples");
+      report.samples = samples[0].integer(0);
+      report.silent = samples[0].integer(1);
+      all_votes = votes_from(conn.query(kVoteQuery + "ORDER BY v.id"));
+    });
+    summarise_votes(all_votes, utc_now_iso().substr(0, 10), report);
+    report.unlabeled = report.samples - report.labeled;
+    report.by_vote_count[0] = report.unlabeled;
+    return report;
+  }
+
+ private:
+  std::optional<Source> one_source(const std::string& where, const Params& params) {
+    std::optional<Source> out;
+    db_->read([&](Connection& conn) {
+      auto rows =
+          conn.query("SELECT " + kSourceColumns + " FROM sources src WHERE " + where, params);
+      if (!rows.empty()) out = source_from(rows[0]);
+    });
+    return out;
+  }
+
+  std::vector<Sample> many_samples(const std::string& tail, const Params& params) {
+    std::vector<Sample> out;
+    db_->read([&](Connection& conn) {
+      for (const Row& row :
+           conn.query("SELECT " + kSampleColumns + " FROM samples s " + tail, params))
+        out.push_back(sample_from(row));
+    });
+    return out;
+  }
+
+  static std::optional<int64_t> existing_sample(Connection& conn, const Sample& sample) {
+    auto rows = conn.query("SELECT id FROM samples WHERE source_id = $1 AND start = $2",
+                           {sample.source_id, sample.start});
+    if (rows.empty()) return std::nullopt;
+    return rows[0].integer(0);
+  }
+
+  int64_t ensure_annotator(Connection& conn, const std::string& name) {
+    auto rows = conn.query("SELECT id FROM annotators WHERE name = $1", {name});
+    if (!rows.empty()) return rows[0].integer(0);
+    rows = conn.query(
+        "INSERT INTO annotators (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING "
+        "RETURNING id",
+        {name, utc_now_iso()});
+    if (rows.empty())  // a concurrent transaction registered the same name first
+      rows = conn.query("SELECT id FROM annotators WHERE name = $1", {name});
+    return rows.at(0).integer(0);
+  }
+
+  static void change_vote_counts(Connection& conn, int64_t sample_id, int64_t source_id,
+                                 int64_t delta) {
+    conn.execute("UPDATE samples SET vote_count = vote_count + $1 WHERE id = $2",
+                 {delta, sample_id});
+    conn.execute("UPDATE sources SET vote_count = vote_count + $1 WHERE id = $2",
+                 {delta, source_id});
+  }
+
+  // The candidate condition with its parameters; the statement's own come after them.
+  struct Candidates {
+    Params params;
+    std::string condition;
+    std::string next_placeholder() const { return "$" + std::to_string(params.size() + 1); }
+  };
+
+  // One placeholder per excluded id, so statements stay cached per list length.
+  static void exclude(const std::vector<int64_t>& ids, Candidates& candidates) {
+    if (ids.empty()) return;
+    std::string list;
+    for (int64_t id : ids) {
+      list += (list.empty() ? "" : ", ") + candidates.next_placeholder();
+      candidates.params.push_back(id);
+    }
+    candidates.condition += " AND s.id NOT IN (" + list + ")";
+  }
+
+  static std::optional<Sample> most_uncertain(Connection& conn, const std::string& model,
+                                              const Candidates& candidates) {
+    Params params = candidates.params;
+    const std::string model_placeholder = candidates.next_placeholder();
+    params.push_back(model);
+    auto rows = conn.query("SELECT " + kSampleColumns +
+                               " FROM predictions p JOIN samples s ON s.id = p.sample_id "
+                               "WHERE p.model = " +
+                               model_placeholder + " AND " + candidates.condition +
+                               " ORDER BY p.uncertainty LIMIT 1",
+                           params);
+    if (rows.empty()) return std::nullopt;
+    return sample_from(rows[0]);
+  }
+
+  // Spreads labelling across the library: the source with the fewest votes so far that still
+  // has a candidate, then its least-voted candidate, ties broken at random.
+  static std::optional<Sample> from_least_voted_source(Connection& conn,
+                                                       const Candidates& candidates) {
+    auto source = conn.query(
+        "SELECT src.id FROM sources src WHERE EXISTS (SELECT 1 FROM samples s WHERE "
+        "s.source_id = src.id AND " +
+            candidates.condition + ") ORDER BY src.vote_count, random() LIMIT 1",
+        candidates.params);
+    if (source.empty()) return std::nullopt;
+    Params params = candidates.params;
+    const std::string source_placeholder = candidates.next_placeholder();
+    params.push_back(source[0].integer(0));
+    auto rows = conn.query(
+        "SELECT " + kSampleColumns + " FROM samples s WHERE s.source_id = " + source_placeholder +
+            " AND " + candidates.condition + " ORDER BY s.vote_count, random() LIMIT 1",
+        params);
+    if (rows.empty()) return std::nullopt;
+    return sample_from(rows[0]);
+  }
+
+  std::unique_ptr<sql::Database> db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> make_sql_store(std::unique_ptr<sql::Database> db) {
+  return std::make_unique<SqlStore>(std::move(db));
+}
+
+}  // namespace sax

@@ -1,0 +1,14 @@
+#pragma once
+// SQLite behind the sql::Database interface: WAL, foreign keys, a busy timeout; one writer
+// connection (writes are serialised by a mutex and BEGIN IMMEDIATE) and a pool of readers,
+// so readers never wait for writers. Statements are prepared once per connection.
+#include <filesystem>
+#include <memory>
+
+#include "store/sql.h"
+
+namespace sax::sql {
+
+std::unique_ptr<Database> open_sqlite(const std::filesystem::path& file);
+
+}  // namespace sax::sql

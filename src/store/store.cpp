@@ -1,0 +1,64 @@
+#include "store/store.h"
+
+#include <array>
+#include <cstdlib>
+
+#include "common/error.h"
+#include "store/sql_store.h"
+#include "store/sqlite_db.h"
+
+namespace sax {
+
+std::string_view label_name(Label label) {
+  switch (label) {
+    case Label::sax:
+      return "sax";
+    case Label::not_sax:
+      return "not_sax";
+    case Label::unsure:
+      return "unsure";
+  }
+  return "unsure";
+}
+
+std::optional<Label> parse_label(std::string_view name) {
+  for (Label label : {Label::sax, Label::not_sax, Label::unsure})
+    if (label_name(label) == name) return label;
+  return std::nullopt;
+}
+
+Label reconcile(const std::vector<Label>& votes) {
+  std::array<int, 3> counts{};
+  for (Label label : votes) ++counts[static_cast<size_t>(label)];
+  const int sax = counts[static_cast<size_t>(Label::sax)];
+  const int not_sax = counts[static_cast<size_t>(Label::not_sax)];
+  const int unsure = counts[static_cast<size_t>(Label::unsure)];
+  if (sax > not_sax && sax > unsure) return Label::sax;
+  if (not_sax > sax && not_sax > unsure) return Label::not_sax;
+  return Label::unsure;  // no votes, a tie at the top, or mostly unsure
+}
+
+namespace {
+
+bool starts_with(const std::string& text, std::string_view prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_store(const Home& home, const std::string& db_url) {
+  std::string url = db_url;
+  if (url.empty())
+    if (const char* env = std::getenv("SAXDETECT_DB")) url = env;
+  if (url.empty()) {
+    home.create();
+    return make_sql_store(sql::open_sqlite(home.database()));
+  }
+  if (starts_with(url, "sqlite:")) return make_sql_store(sql::open_sqlite(url.substr(7)));
+  if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
+    throw Error("database " + url + ": PostgreSQL support is not built yet");
+  throw Error("database URL '" + url +
+              "' is not understood: use postgresql://user@host/dbname or sqlite:PATH");
+}
+
+}  // namespace sax

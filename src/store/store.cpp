@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#include "store/pg_db.h"
 #include "store/sql_store.h"
 #include "store/sqlite_db.h"
 
@@ -56,7 +57,7 @@ std::unique_ptr<Store> open_store(const Home& home, const std::string& db_url) {
   }
   if (starts_with(url, "sqlite:")) return make_sql_store(sql::open_sqlite(url.substr(7)));
   if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
-    throw Error("database " + url + ": PostgreSQL support is not built yet");
+    return make_sql_store(sql::open_postgres(url));
   throw Error("database URL '" + url +
               "' is not understood: use postgresql://user@host/dbname or sqlite:PATH");
 }

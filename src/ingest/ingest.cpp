@@ -1,0 +1,161 @@
+#include "ingest/ingest.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "audio/audio.h"
+#include "common/error.h"
+#include "ingest/source_ingest.h"
+
+namespace sax {
+
+namespace fs = std::filesystem;
+using namespace ingest_detail;
+
+std::string default_worker_id() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}", host, getpid());
+}
+
+namespace {
+
+void walk_folder(const fs::path& folder, std::vector<fs::path>& files,
+                 std::vector<std::string>& errors) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec) && has_audio_extension(it->path())) found.push_back(it->path());
+  if (ec) errors.push_back(folder.string() + ": cannot read folder (" + ec.message() + ")");
+  std::sort(found.begin(), found.end());
+  files.insert(files.end(), found.begin(), found.end());
+}
+
+void check_options(const IngestOptions& options) {
+  if (!(options.length > 0)) throw Error("--length must be positive");
+  if (!(options.hop > 0)) throw Error("--hop must be positive");
+  if (options.rate < 1000 || options.rate > 384000)
+    throw Error("--rate must be between 1000 and 384000 Hz");
+  if (options.jobs < 1) throw Error("--jobs must be at least 1");
+}
+
+// Adds one file's outcome to the run's totals (called under the summary lock).
+void count(const SourceResult& result, IngestSummary& summary) {
+  switch (result.outcome) {
+    case Outcome::ingested:
+      ++summary.ingested;
+      break;
+    case Outcome::skipped:
+      ++summary.skipped;
+      break;
+    case Outcome::busy:
+      ++summary.busy;
+      break;
+  }
+  summary.samples += result.samples;
+  summary.silent += result.silent;
+  summary.audio_seconds += result.audio_seconds;
+  summary.stray_files_removed += result.stray_files_removed;
+  if (result.tail_seconds > 0) {
+    ++summary.tails_dropped;
+    summary.tail_seconds += result.tail_seconds;
+  }
+}
+
+class Run {
+ public:
+  Run(Store& store, const Home& home, const IngestOptions& options, const ErrorSink& on_error)
+      : store_(store), home_(home), options_(options), on_error_(on_error) {}
+
+  IngestSummary go(const std::vector<fs::path>& paths) {
+    for (const auto& line : walk(paths)) report_error(line);
+    summary_.files = files_.size();
+    summary_.stray_files_removed += clean_interrupted_sources(store_, home_);
+    Progress progress("ingest", files_.size(), options_.progress);
+    const IngestContext context{store_, home_, options_,
+                                options_.worker.empty() ? default_worker_id() : options_.worker,
+                                progress};
+    std::vector<std::thread> workers;
+    const int threads = std::min<int>(options_.jobs, std::max<size_t>(files_.size(), 1));
+    for (int i = 1; i < threads; ++i) workers.emplace_back([&] { work(context); });
+    work(context);
+    for (auto& worker : workers) worker.join();
+    progress.finish();
+    summary_.elapsed_seconds = progress.elapsed_seconds();
+    return summary_;
+  }
+
+ private:
+  std::vector<std::string> walk(const std::vector<fs::path>& paths) {
+    std::vector<std::string> errors;
+    files_ = find_audio_files(paths, errors);
+    return errors;
+  }
+
+  void work(const IngestContext& context) {
+    for (size_t i = next_++; i < files_.size(); i = next_++) {
+      try {
+        const SourceResult result = ingest_source(files_[i], context);
+        std::lock_guard lock(mutex_);
+        count(result, summary_);
+        spdlog::debug("{}: {} samples", files_[i].string(), result.samples);
+      } catch (const Error& e) {
+        report_error(e.what());
+      } catch (const std::exception& e) {  // filesystem and library errors lack the file name
+        report_error(files_[i].string() + ": " + e.what());
+      }
+      context.progress.advance(1);
+    }
+  }
+
+  void report_error(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    ++summary_.failed;
+    summary_.errors.push_back(line);
+    if (on_error_) on_error_(line);
+  }
+
+  Store& store_;
+  const Home& home_;
+  const IngestOptions& options_;
+  const ErrorSink& on_error_;
+  std::vector<fs::path> files_;
+  std::atomic<size_t> next_{0};
+  std::mutex mutex_;
+  IngestSummary summary_;
+};
+
+}  // namespace
+
+std::vector<fs::path> find_audio_files(const std::vector<fs::path>& paths,
+                                       std::vector<std::string>& errors) {
+  std::vector<fs::path> files;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (fs::is_directory(status))
+      walk_folder(path, files, errors);
+    else if (fs::exists(status))
+      files.push_back(path);  // named explicitly: tried whatever its extension
+    else
+      errors.push_back(path.string() + ": no such file or folder");
+  }
+  return files;
+}
+
+IngestSummary ingest(const std::vector<fs::path>& paths, Store& store, const Home& home,
+                     const IngestOptions& options, const ErrorSink& on_error) {
+  check_options(options);
+  home.create();
+  return Run(store, home, options, on_error).go(paths);
+}
+
+}  // namespace sax

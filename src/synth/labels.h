@@ -1,0 +1,56 @@
+#pragma once
+// Labels that come from somewhere other than the labelling page (`saxdetect labels`):
+// the ground truth of a synthetic library, CSV files people bring, and export of every vote.
+//
+//   auto report = sax::synth::import_truth(*store, "library/truth.json", {0.5, "truth"});
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+#include "synth/render.h"
+
+namespace sax::synth {
+
+// The label the truth gives a sample [start, start + duration): sax when a saxophone sounds for
+// at least min_overlap seconds of it, not_sax when none sounds, unsure in between.
+Label label_from_truth(const std::vector<TimeRange>& sax, double start, double duration,
+                       double min_overlap);
+
+struct TruthImportOptions {
+  double min_overlap = 0.5;  // seconds
+  std::string annotator = "truth";
+  bool progress = true;
+};
+
+struct ImportReport {
+  int64_t sax = 0, not_sax = 0, unsure = 0;  // votes written
+  int64_t replaced = 0;                      // of those, votes that replaced an earlier one
+  int64_t sources = 0;                       // sources (songs) that received labels
+  std::vector<std::string> problems;         // one line each: songs not ingested, bad CSV rows
+  int64_t votes() const { return sax + not_sax + unsure; }
+};
+
+// Labels the already-ingested samples of the songs in truth.json. A song is found among the
+// store's sources by path (truth.json's folder + file), then by content hash, then by file name
+// when exactly one source has it. Songs not ingested are listed in problems.
+ImportReport import_truth(Store& store, const std::filesystem::path& truth_json,
+                          const TruthImportOptions& options);
+
+// CSV rows: source (path or SHA-256 hash), start seconds, label, annotator. A header row may
+// name the columns (source or path, hash, start, label, annotator, in any order, others
+// ignored), which is what export_labels writes; without one the four columns come in that
+// order. Bad rows go to problems as "FILE:LINE: reason"; the rest are imported.
+ImportReport import_csv(Store& store, const std::filesystem::path& csv);
+
+// Every vote with its sample, source and the sample's reconciled label.
+enum class ExportFormat { csv, json };
+ExportFormat parse_export_format(const std::string& name);  // throws sax::Error
+std::string export_labels(Store& store, ExportFormat format);
+
+// One CSV line split into fields (double quotes enclose fields with commas or quotes).
+std::vector<std::string> split_csv_line(const std::string& line);
+
+}  // namespace sax::synth

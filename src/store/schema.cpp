@@ -72,6 +72,61 @@ const std::vector<std::vector<std::string>> kSteps = {
     },
 };
 
+using Kind = TableSpec::Kind;
+const std::vector<TableSpec> kTables = {
+    {"sources",
+     {{"id", Kind::integer},
+      {"path", Kind::text},
+      {"hash", Kind::text},
+      {"duration", Kind::real},
+      {"sample_rate", Kind::integer},
+      {"channels", Kind::integer},
+      {"codec", Kind::text},
+      {"title", Kind::text},
+      {"artist", Kind::text},
+      {"album", Kind::text},
+      {"state", Kind::text},
+      {"worker", Kind::text},
+      {"claimed_at", Kind::real},
+      {"vote_count", Kind::integer},
+      {"created", Kind::text}},
+     "id",
+     true},
+    {"samples",
+     {{"id", Kind::integer},
+      {"source_id", Kind::integer},
+      {"start", Kind::real},
+      {"duration", Kind::real},
+      {"path", Kind::text},
+      {"web_path", Kind::text},
+      {"hash", Kind::text},
+      {"rms", Kind::real},
+      {"silent", Kind::integer},
+      {"vote_count", Kind::integer},
+      {"created", Kind::text}},
+     "id",
+     true},
+    {"annotators",
+     {{"id", Kind::integer}, {"name", Kind::text}, {"created", Kind::text}},
+     "id",
+     true},
+    {"votes",
+     {{"id", Kind::integer},
+      {"sample_id", Kind::integer},
+      {"annotator_id", Kind::integer},
+      {"label", Kind::text},
+      {"created", Kind::text}},
+     "id",
+     true},
+    {"predictions",
+     {{"model", Kind::text},
+      {"sample_id", Kind::integer},
+      {"probability", Kind::real},
+      {"uncertainty", Kind::real}},
+     "model, sample_id",
+     false},
+};
+
 std::string with_dialect(std::string statement, const Dialect& dialect) {
   const std::string token = "{id}";
   for (size_t at = statement.find(token); at != std::string::npos; at = statement.find(token))
@@ -82,6 +137,8 @@ std::string with_dialect(std::string statement, const Dialect& dialect) {
 }  // namespace
 
 const std::vector<std::vector<std::string>>& migration_steps() { return kSteps; }
+
+const std::vector<TableSpec>& store_tables() { return kTables; }
 
 int latest_schema_version() { return static_cast<int>(kSteps.size()); }
 

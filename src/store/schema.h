@@ -13,6 +13,17 @@ const std::vector<std::vector<std::string>>& migration_steps();
 // The version a fully migrated store has (the number of steps).
 int latest_schema_version();
 
+// The tables a store holds, in foreign-key order, with their columns' kinds: what copying
+// and checksumming a whole store need. Kept next to the migrations that create them.
+struct TableSpec {
+  enum class Kind { integer, real, text };
+  std::string name;
+  std::vector<std::pair<std::string, Kind>> columns;
+  std::string order_by;   // a total order, so both back ends list rows identically
+  bool numbered = false;  // has an auto-numbered id column
+};
+const std::vector<TableSpec>& store_tables();
+
 // Brings the database up to latest_schema_version(), one step per transaction's worth, and
 // returns the version found before. Throws sax::Error when the database is newer than us.
 int migrate(Database& db);

@@ -50,6 +50,9 @@ struct Dialect {
   std::string id_column;       // an auto-numbered 64-bit primary key
   std::string lock_rows;       // appended to SELECTs that claim rows ("" or FOR UPDATE ...)
   std::string migration_lock;  // run first in the migration transaction ("" when not needed)
+  // After rows were inserted with explicit ids: makes new ids continue after them ("{table}"
+  // stands for the table; "" when the back end does that by itself).
+  std::string continue_ids;
 };
 
 class Database {

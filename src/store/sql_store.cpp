@@ -6,7 +6,6 @@
 
 #include "common/error.h"
 #include "store/report.h"
-#include "store/schema.h"
 
 namespace sax {
 
@@ -86,7 +85,7 @@ const std::string kVoteQuery =
 
 class SqlStore final : public Store {
  public:
-  explicit SqlStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) { sql::migrate(*db_); }
+  explicit SqlStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
 
   std::string backend() const override { return db_->dialect().name; }
 

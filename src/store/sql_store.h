@@ -7,7 +7,10 @@
 
 namespace sax {
 
-// Migrates the database, then serves the Store interface from it.
+// Opens the database a URL names (as open_store documents) and migrates its schema.
+std::unique_ptr<sql::Database> open_database(const Home& home, const std::string& db_url);
+
+// Serves the Store interface from a migrated database.
 std::unique_ptr<Store> make_sql_store(std::unique_ptr<sql::Database> db);
 
 }  // namespace sax

@@ -138,7 +138,7 @@ class SqliteDatabase final : public Database {
  public:
   explicit SqliteDatabase(const std::filesystem::path& file)
       : file_(file), writer_(file, /*writer=*/true) {
-    dialect_ = {"sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "", ""};
+    dialect_ = {"sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "", "", ""};
   }
 
   void write(const std::function<void(Connection&)>& work) override {

@@ -1,12 +1,9 @@
 #include "store/store.h"
 
 #include <array>
-#include <cstdlib>
 
 #include "common/error.h"
-#include "store/pg_db.h"
 #include "store/sql_store.h"
-#include "store/sqlite_db.h"
 
 namespace sax {
 
@@ -39,27 +36,8 @@ Label reconcile(const std::vector<Label>& votes) {
   return Label::unsure;  // no votes, a tie at the top, or mostly unsure
 }
 
-namespace {
-
-bool starts_with(const std::string& text, std::string_view prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
-
-}  // namespace
-
 std::unique_ptr<Store> open_store(const Home& home, const std::string& db_url) {
-  std::string url = db_url;
-  if (url.empty())
-    if (const char* env = std::getenv("SAXDETECT_DB")) url = env;
-  if (url.empty()) {
-    home.create();
-    return make_sql_store(sql::open_sqlite(home.database()));
-  }
-  if (starts_with(url, "sqlite:")) return make_sql_store(sql::open_sqlite(url.substr(7)));
-  if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
-    return make_sql_store(sql::open_postgres(url));
-  throw Error("database URL '" + url +
-              "' is not understood: use postgresql://user@host/dbname or sqlite:PATH");
+  return make_sql_store(open_database(home, db_url));
 }
 
 }  // namespace sax

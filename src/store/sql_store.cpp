@@ -96,36 +96,10 @@ class SqlStore final : public Store {
     ClaimResult result;
     db_->write([&](Connection& conn) {
       const double now = epoch_seconds();
-      auto inserted = conn.query(
-          "INSERT INTO sources (path, hash, duration, sample_rate, channels, codec, title, "
-          "artist, album, state, worker, claimed_at, created) VALUES ($1, $2, $3, $4, $5, $6, "
-          "$7, $8, $9, 'ingesting', $10, $11, $12) ON CONFLICT (hash) DO NOTHING RETURNING id",
-          {source.path, source.hash, source.duration, int64_t{source.sample_rate},
-           int64_t{source.channels}, source.codec, source.title, source.artist, source.album,
-           worker, now, utc_now_iso()});
-      if (!inserted.empty()) {
-        result = {Claim::fresh, inserted[0].integer(0)};
-        return;
-      }
-      // Locked rows are skipped on PostgreSQL: another worker is deciding about it right now.
-      auto rows = conn.query("SELECT id, state, worker, claimed_at FROM sources WHERE hash = $1" +
-                                 db_->dialect().lock_rows,
-                             {source.hash});
-      if (rows.empty()) {
-        result = {Claim::busy, 0};
-        return;
-      }
-      const Row& row = rows[0];
-      result.source_id = row.integer(0);
-      if (row.text(1) == "done") {
-        result.claim = Claim::already_done;
-      } else if (row.text(2) == worker || now - row.real(3) >= lease_seconds) {
-        conn.execute("UPDATE sources SET worker = $1, claimed_at = $2, path = $3 WHERE id = $4",
-                     {worker, now, source.path, result.source_id});
-        result.claim = Claim::resumed;
-      } else {
-        result.claim = Claim::busy;
-      }
+      if (auto id = insert_claimed_source(conn, source, worker, now))
+        result = {Claim::fresh, *id};
+      else
+        result = claim_existing_source(conn, source, worker, now, lease_seconds);
     });
     return result;
   }
@@ -372,6 +346,40 @@ class SqlStore final : public Store {
   }
 
  private:
+  static std::optional<int64_t> insert_claimed_source(Connection& conn, const Source& source,
+                                                      const std::string& worker, double now) {
+    auto inserted = conn.query(
+        "INSERT INTO sources (path, hash, duration, sample_rate, channels, codec, title, "
+        "artist, album, state, worker, claimed_at, created) VALUES ($1, $2, $3, $4, $5, $6, "
+        "$7, $8, $9, 'ingesting', $10, $11, $12) ON CONFLICT (hash) DO NOTHING RETURNING id",
+        {source.path, source.hash, source.duration, int64_t{source.sample_rate},
+         int64_t{source.channels}, source.codec, source.title, source.artist, source.album, worker,
+         now, utc_now_iso()});
+    if (inserted.empty()) return std::nullopt;
+    return inserted[0].integer(0);
+  }
+
+  // "done" is final, so it needs no lock; anything else is decided under the row's lock.
+  // Locked rows are skipped on PostgreSQL: another worker is deciding about that source now.
+  ClaimResult claim_existing_source(Connection& conn, const Source& source,
+                                    const std::string& worker, double now, double lease_seconds) {
+    auto state = conn.query("SELECT id, state FROM sources WHERE hash = $1", {source.hash});
+    const int64_t id = state.empty() ? 0 : state[0].integer(0);
+    if (!state.empty() && state[0].text(1) == "done") return {Claim::already_done, id};
+    auto rows = conn.query(
+        "SELECT state, worker, claimed_at FROM sources WHERE id = $1" + db_->dialect().lock_rows,
+        {id});
+    if (rows.empty()) return {Claim::busy, id};
+    const Row& row = rows[0];
+    if (row.text(0) == "done") return {Claim::already_done, id};
+    const bool ours = row.text(1) == worker;
+    const bool expired = now - row.real(2) >= lease_seconds;
+    if (!ours && !expired) return {Claim::busy, id};
+    conn.execute("UPDATE sources SET worker = $1, claimed_at = $2, path = $3 WHERE id = $4",
+                 {worker, now, source.path, id});
+    return {Claim::resumed, id};
+  }
+
   std::optional<Source> one_source(const std::string& where, const Params& params) {
     std::optional<Source> out;
     db_->read([&](Connection& conn) {

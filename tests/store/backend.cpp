@@ -18,45 +18,37 @@ std::string pg_base_url() {
   return url ? url : "";
 }
 
-// postgresql://user@host:port/db -> same with another database name.
-std::string with_database(const std::string& url, const std::string& database) {
-  const auto slash = url.rfind('/');
-  return url.substr(0, slash + 1) + database;
+std::string with_schema(const std::string& url, const std::string& schema) {
+  const char* separator = url.find('?') == std::string::npos ? "?" : "&";
+  return url + separator + "options=-csearch_path%3D" + schema + "&application_name=" + schema;
+}
+
+void run_admin(const std::string& statement) {
+  pqxx::connection admin(pg_base_url());
+  pqxx::nontransaction tx(admin);
+  tx.exec(statement);
 }
 
 }  // namespace
-
-std::string create_pg_database(const std::string& name) {
-  const std::string base = pg_base_url();
-  if (base.empty()) return "";
-  pqxx::connection admin(base);
-  pqxx::nontransaction tx(admin);
-  tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name));
-  tx.exec("CREATE DATABASE " + tx.quote_name(name));
-  return with_database(base, name);
-}
-
-void drop_pg_database(const std::string& name) {
-  try {
-    pqxx::connection admin(pg_base_url());
-    pqxx::nontransaction tx(admin);
-    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name) + " WITH (FORCE)");
-  } catch (const std::exception&) {  // best effort: the cluster is thrown away anyway
-  }
-}
 
 TestDatabase::TestDatabase(const std::string& backend) {
   if (backend == "sqlite") {
     url_ = "sqlite:" + (dir_ / "store.db").string();
     return;
   }
+  if (pg_base_url().empty()) return;
   static std::atomic<int> counter{0};
-  pg_database_ = "saxtest_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-  url_ = create_pg_database(pg_database_);
+  pg_schema_ = "saxtest_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  run_admin("DROP SCHEMA IF EXISTS " + pg_schema_ + " CASCADE; CREATE SCHEMA " + pg_schema_);
+  url_ = with_schema(pg_base_url(), pg_schema_);
 }
 
 TestDatabase::~TestDatabase() {
-  if (!pg_database_.empty() && !url_.empty()) drop_pg_database(pg_database_);
+  if (pg_schema_.empty()) return;
+  try {
+    run_admin("DROP SCHEMA IF EXISTS " + pg_schema_ + " CASCADE");
+  } catch (const std::exception&) {  // best effort: the cluster is thrown away anyway
+  }
 }
 
 std::unique_ptr<Store> TestDatabase::open() const { return open_store(Home{dir_.path()}, url_); }

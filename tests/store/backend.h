@@ -1,6 +1,8 @@
 #pragma once
 // Runs the store suite once per back end: SQLite in a temporary folder always, PostgreSQL when
-// $SAXDETECT_TEST_PG names a server (each test gets a database of its own, dropped after).
+// $SAXDETECT_TEST_PG names a server. Each PostgreSQL test gets a schema of its own (far
+// cheaper than a database), selected through the URL's search_path and dropped after; its
+// connections carry the schema's name as application_name.
 #include <memory>
 #include <string>
 
@@ -22,15 +24,12 @@ class TestDatabase {
   // Runs one statement outside the Store (to set up states the interface cannot reach).
   void run_sql(const std::string& statement) const;
   const TempDir& dir() const { return dir_; }
+  const std::string& pg_schema() const { return pg_schema_; }
 
  private:
   TempDir dir_;
   std::string url_;
-  std::string pg_admin_url_, pg_database_;
+  std::string pg_schema_;
 };
-
-// The URL of a fresh PostgreSQL database on $SAXDETECT_TEST_PG, or "" when it is unset.
-std::string create_pg_database(const std::string& name);
-void drop_pg_database(const std::string& name);
 
 }  // namespace sax::testing

@@ -379,8 +379,12 @@ class Writer {
   }
 
   // ---- band ----
+  // A new channel for the instrument, or the one it already has (a trombone that leads one
+  // section and doubles the sax in another is one player).
   int add_part(const std::string& instrument, int program, const std::string& role, int volume,
                int bank = 0) {
+    for (const Part& existing : song_.parts)
+      if (existing.instrument == instrument) return existing.channel;
     Part part;
     part.channel = next_channel_++;
     if (next_channel_ == kDrumChannel) ++next_channel_;
@@ -797,6 +801,8 @@ class Writer {
       } else if (plan[i] == 2) {
         if (confusers.empty() || (confusers.size() < 2 && rng_.chance(0.4))) {
           Instrument lead = pick_confuser();
+          while (!confusers.empty() && lead.name == confusers.front().first.name)
+            lead = pick_confuser();
           confusers.push_back(
               {lead, add_part(lead.name, lead.program, "lead", rng_.range(88, 115))});
         }

@@ -148,3 +148,12 @@ TEST(Arrange, StyleNamesRoundTrip) {
   for (Style style : kStyles) EXPECT_EQ(parse_style(style_name(style)), style);
   EXPECT_THROW(parse_style("polka"), sax::Error);
 }
+
+TEST(Arrange, EachLeadInstrumentIsOnePart) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    Arrangement song = arrange(kStyles[seed % 6], 60, seed % 2 == 0, seed);
+    std::set<std::string> names;
+    for (const Part& part : song.parts)
+      EXPECT_TRUE(names.insert(part.instrument).second) << part.instrument << " seed " << seed;
+  }
+}

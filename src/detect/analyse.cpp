@@ -20,10 +20,6 @@ namespace {
 // through the same chunking so tests of the in-memory path cover the file path too.
 using ReadFn = std::function<size_t(float* out, size_t count)>;
 
-// Log-mel columns a second in the overview picture: enough to see notes, small for 2 hours.
-constexpr double kOverviewColsPerSecond = 10;
-constexpr int kOverviewMels = 64;
-
 struct Geometry {
   int rate = 0;
   size_t window = 0;         // samples
@@ -66,31 +62,65 @@ void discard(size_t count, const ReadFn& read,
   }
 }
 
-// Appends the log-mel columns of `count` new samples to the overview picture.
-void append_overview(Overview& overview, const float* audio, size_t count, int rate) {
-  if (count == 0) return;
-  FeatureConfig config;
-  config.sample_rate = rate;
-  config.seconds = static_cast<double>(count) / rate;
-  config.n_mels = kOverviewMels;
-  config.frames =
-      std::max(1, static_cast<int>(std::lround(config.seconds * kOverviewColsPerSecond)));
-  config.normalise = "none";
-  const Spectrogram part = log_mel(audio, count, config);
-  Spectrogram& all = overview.spectrogram;
-  overview.cols_per_second = kOverviewColsPerSecond;
-  if (all.rows == 0) all.rows = part.rows;
-  // Row-major storage: rebuild with the new columns appended to every row.
-  std::vector<float> merged(static_cast<size_t>(all.rows) * (all.cols + part.cols));
-  for (int r = 0; r < all.rows; ++r) {
-    std::copy_n(all.values.begin() + static_cast<size_t>(r) * all.cols, all.cols,
-                merged.begin() + static_cast<size_t>(r) * (all.cols + part.cols));
-    std::copy_n(part.values.begin() + static_cast<size_t>(r) * part.cols, part.cols,
-                merged.begin() + static_cast<size_t>(r) * (all.cols + part.cols) + all.cols);
+// The coarse log-mel picture of the whole file, built block by block as audio streams past.
+// Blocks have one fixed length (the mel filter bank is cached per FeatureConfig) and the last
+// one is zero-padded, keeping only the columns that hold audio.
+class OverviewBuilder {
+ public:
+  explicit OverviewBuilder(int rate) {
+    config_.sample_rate = rate;
+    config_.seconds = kBlockSeconds;
+    config_.n_mels = kMels;
+    config_.n_fft = 1024;  // a picture needs less frequency detail than the model
+    config_.frames = static_cast<int>(kBlockSeconds * kColsPerSecond);
+    config_.normalise = "none";
   }
-  all.values = std::move(merged);
-  all.cols += part.cols;
-}
+
+  void add(const float* audio, size_t count) {
+    pending_.insert(pending_.end(), audio, audio + count);
+    const size_t block = config_.window_samples();
+    while (pending_.size() >= block) {
+      convert(std::vector<float>(pending_.begin(), pending_.begin() + block), config_.frames);
+      pending_.erase(pending_.begin(), pending_.begin() + block);
+    }
+  }
+
+  Overview finish() {
+    if (!pending_.empty()) {
+      const double seconds = static_cast<double>(pending_.size()) / config_.sample_rate;
+      convert(pending_, std::max(1, static_cast<int>(std::lround(seconds * kColsPerSecond))));
+      pending_.clear();
+    }
+    Overview overview;
+    overview.cols_per_second = kColsPerSecond;
+    Spectrogram& s = overview.spectrogram;
+    s.rows = kMels;
+    s.cols = static_cast<int>(columns_.size() / kMels);
+    s.values.resize(columns_.size());
+    for (int c = 0; c < s.cols; ++c)  // columns_ is column-major; Spectrogram is row-major
+      for (int r = 0; r < kMels; ++r)
+        s.values[static_cast<size_t>(r) * s.cols + c] =
+            columns_[static_cast<size_t>(c) * kMels + r];
+    return overview;
+  }
+
+ private:
+  // Enough columns to see phrases, few enough that 2 hours stay small (72,000 x 64 floats).
+  static constexpr double kColsPerSecond = 10;
+  static constexpr double kBlockSeconds = 10;
+  static constexpr int kMels = 64;
+
+  void convert(const std::vector<float>& block, int keep_cols) {
+    const Spectrogram part = log_mel(block.data(), block.size(), config_);
+    for (int c = 0; c < std::min(keep_cols, part.cols); ++c)
+      for (int r = 0; r < part.rows; ++r)
+        columns_.push_back(part.values[static_cast<size_t>(r) * part.cols + c]);
+  }
+
+  FeatureConfig config_;
+  std::vector<float> pending_;
+  std::vector<float> columns_;
+};
 
 struct Scored {
   std::vector<float> probabilities;
@@ -118,8 +148,9 @@ Scored score_stream(const ReadFn& source, Scorer& scorer, const Geometry& g,
     s.samples += got;
     return got;
   };
+  OverviewBuilder overview(g.rate);
   auto to_overview = [&](const float* audio, size_t n) {
-    if (options.keep_spectrogram) append_overview(s.overview, audio, n, g.rate);
+    if (options.keep_spectrogram) overview.add(audio, n);
   };
   // A chunk holds chunk_windows windows: (n - 1) hops plus one window of samples.
   const size_t chunk_samples = (g.chunk_windows - 1) * g.hop + g.window;
@@ -143,6 +174,7 @@ Scored score_stream(const ReadFn& source, Scorer& scorer, const Geometry& g,
     base += advance;
   }
   if (s.samples == 0) throw Error("no audio");
+  if (options.keep_spectrogram) s.overview = overview.finish();
   if (s.probabilities.empty()) {  // shorter than one window: one zero-padded window
     // `buffer` still holds the whole (short) input here.
     s.probabilities = scorer.score_windows({buffer});

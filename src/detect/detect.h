@@ -135,8 +135,9 @@ struct TruthSong {
   double duration = 0;                         // 0 when the truth file does not say
 };
 
-// Reads truth.json: {"songs":[{"file":..., "sax":[[s,e],...], "duration": s?}, ...]} or a bare
-// array of such songs. Relative "file" paths are resolved against the truth file's folder.
+// Reads truth.json as `saxdetect synth` writes it (through synth::read_truth):
+// {"songs":[{"file":..., "sax":[[s,e],...], "duration": s, ...}, ...]}. Relative "file" paths
+// are resolved against the truth file's folder. Throws sax::Error naming the file.
 std::vector<TruthSong> read_truth(const std::filesystem::path& truth_json);
 
 // Finds the truth for `file`: same absolute path, else the same file name. nullptr if none.

@@ -2,33 +2,19 @@
 // the per-file verdict, and how many true segments were found with both ends within 1 s.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "detect/detect.h"
+#include "synth/synth.h"
 
 namespace sax::detect {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-TruthSong parse_song(const nlohmann::json& j, const fs::path& folder) {
-  TruthSong song;
-  fs::path file = j.at("file").get<std::string>();
-  song.file = (file.is_absolute() ? file : folder / file).lexically_normal().string();
-  for (const auto& range : j.value("sax", nlohmann::json::array())) {
-    const double start = range.at(0).get<double>(), end = range.at(1).get<double>();
-    if (!(end > start))
-      throw Error(fmt::format("sax range [{}, {}] ends before it starts", start, end));
-    song.sax.emplace_back(start, end);
-  }
-  song.duration = j.value("duration", 0.0);
-  return song;
-}
 
 bool inside_any(double t, const std::vector<std::pair<double, double>>& ranges) {
   return std::any_of(ranges.begin(), ranges.end(),
@@ -44,20 +30,14 @@ double f1(double precision, double recall) {
 }  // namespace
 
 std::vector<TruthSong> read_truth(const fs::path& truth_json) {
-  std::ifstream in(truth_json);
-  if (!in) throw Error(fmt::format("{}: cannot open the truth file", truth_json.string()));
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    const nlohmann::json& songs = j.is_array() ? j : j.at("songs");
-    const fs::path folder = fs::absolute(truth_json).parent_path();
-    std::vector<TruthSong> truth;
-    for (const auto& song : songs) truth.push_back(parse_song(song, folder));
-    return truth;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: not a truth file ({})", truth_json.string(), e.what()));
-  } catch (const Error& e) {
-    throw Error(fmt::format("{}: {}", truth_json.string(), e.what()));
+  const fs::path folder = fs::absolute(truth_json).parent_path();
+  std::vector<TruthSong> truth;
+  for (const auto& song : synth::read_truth(truth_json)) {  // throws naming the file and field
+    const fs::path file = song.file;
+    truth.push_back({(file.is_absolute() ? file : folder / file).lexically_normal().string(),
+                     song.sax, song.duration});
   }
+  return truth;
 }
 
 const TruthSong* find_truth(const std::vector<TruthSong>& truth, const fs::path& file) {

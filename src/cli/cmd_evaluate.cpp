@@ -1,0 +1,102 @@
+// saxdetect evaluate: detection quality against the ground truth of `saxdetect synth`.
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "detect/cli_options.h"
+#include "detect/detect.h"
+#include "ingest/ingest.h"
+
+namespace sax::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EvaluateSettings {
+  std::string truth;
+  std::vector<std::string> paths;  // empty: every song the truth file lists
+  detect::ScorerChoice scorer;
+  detect::Options analysis;
+  bool json = false;
+};
+
+std::vector<fs::path> files_to_evaluate(const EvaluateSettings& settings,
+                                        const std::vector<detect::TruthSong>& truth,
+                                        std::vector<std::string>& errors) {
+  if (settings.paths.empty()) {
+    std::vector<fs::path> files;
+    for (const auto& song : truth) files.emplace_back(song.file);
+    return files;
+  }
+  return find_audio_files({settings.paths.begin(), settings.paths.end()}, errors);
+}
+
+void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
+  const Home home = global.resolve_home();
+  const auto truth = detect::read_truth(settings.truth);
+  auto scorer = detect::open_scorer(settings.scorer, home);
+  detect::validate(settings.analysis);
+  std::vector<std::string> errors;
+  const auto files = files_to_evaluate(settings, truth, errors);
+  for (const auto& error : errors) spdlog::error("{}", error);
+
+  detect::Evaluator evaluator;
+  Progress progress("evaluate", files.size(),
+                    global.quiet ? Progress::Mode::never : Progress::Mode::automatic);
+  nlohmann::json failures = nlohmann::json::array();
+  auto fail = [&](const std::string& file, const std::string& message) {
+    spdlog::error("{}", message);
+    failures.push_back(detect::error_json(file, message));
+  };
+  for (const auto& file : files) {
+    const auto* song = detect::find_truth(truth, file);
+    try {
+      if (!song) throw Error(fmt::format("{}: not listed in {}", file.string(), settings.truth));
+      const auto analysis = detect::analyse_file(file, *scorer, settings.analysis);
+      evaluator.add(analysis, *song);
+      progress.advance(1, analysis.duration);
+    } catch (const Error& e) {
+      fail(file.string(), e.what());
+      progress.advance(1);
+    }
+  }
+  progress.finish();
+  const auto result = evaluator.result();
+  if (result.files == 0) throw Error("no file could be evaluated");
+  if (settings.json) {
+    auto j = detect::to_json(result);
+    j["model"] = scorer->name();
+    j["failed"] = failures;
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("model {}\n{}", scorer->name(), detect::format_human(result));
+  }
+  if (!failures.empty() || !errors.empty()) throw CLI::RuntimeError(1);
+}
+
+const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
+  auto* command = app.add_subcommand(
+      "evaluate", "Measure detection against ground truth (frame F1, clip accuracy, boundaries)");
+  static EvaluateSettings settings;
+  command->add_option("--truth", settings.truth, "truth.json written by `saxdetect synth`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("paths", settings.paths,
+                      "Audio files or folders to evaluate (default: every song in the truth file)");
+  detect::add_scorer_options(command, settings.scorer);
+  detect::add_analysis_options(command, settings.analysis);
+  command->add_flag("--json", settings.json,
+                    "JSON: frame_f1, frame_precision, frame_recall, clip_accuracy, "
+                    "clip_balanced_accuracy, segments_within_1s, ...");
+  command->callback([&global] { evaluate(global, settings); });
+});
+
+}  // namespace
+
+}  // namespace sax::cli

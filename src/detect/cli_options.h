@@ -1,0 +1,76 @@
+#pragma once
+// Command-line options shared by `saxdetect predict` and `saxdetect evaluate`: which scorer to
+// use and how to analyse. Header-only on top of CLI11; only src/cli includes it.
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/home.h"
+#include "detect/detect.h"
+#include "model/detector.h"
+#include "model/yamnet.h"
+
+namespace sax::detect {
+
+inline const char* const kAnalysisHelp = R"(How detection works:
+  Windows as long as the model's input (5 s for the CNN) slide over the file every --hop
+  seconds; each gets a saxophone probability. Each window stands for the hop-long slot at its
+  centre. Smoothing then runs, in this order:
+    1. a median filter over --median consecutive windows (odd; 1 = off) removes blips;
+    2. hysteresis: a segment starts where the smoothed probability reaches --enter and lasts
+       while it stays at or above --exit (defaults: the model's threshold, and 0.15 below it);
+    3. segments closer than --merge-gap seconds are joined;
+    4. segments shorter than --min-segment seconds are dropped.
+  Verdict: a file has sax when at least one segment remains and the share of its time inside
+  segments is at least --min-share (default 0: any segment is enough). The file's
+  "probability" is the highest median-smoothed window probability.
+  Long files are decoded and scored in chunks, so memory stays bounded.)";
+
+struct ScorerChoice {
+  std::string model;      // a model folder; empty: home/models/current
+  std::string zero_shot;  // "yamnet": the zero-shot baseline instead of the trained CNN
+};
+
+inline void add_scorer_options(CLI::App* command, ScorerChoice& choice) {
+  command->add_option("--model", choice.model,
+                      "Model folder (default: the current model in the data home); with "
+                      "--zero-shot, the YAMNet model file");
+  command
+      ->add_option("--zero-shot", choice.zero_shot,
+                   "Use a zero-shot baseline instead of the trained CNN (yamnet: its Saxophone "
+                   "class, imported with `saxdetect backbone import`)")
+      ->check(CLI::IsMember({"yamnet"}));
+}
+
+// The scorer the options name. Throws sax::Error saying how to get a model when there is none.
+inline std::unique_ptr<Scorer> open_scorer(const ScorerChoice& choice, const Home& home) {
+  if (choice.zero_shot == "yamnet")
+    return load_yamnet_scorer(choice.model.empty() ? default_yamnet_file(home.models())
+                                                   : std::filesystem::path(choice.model));
+  return load_detector(choice.model.empty() ? current_model_dir(home.models())
+                                            : std::filesystem::path(choice.model));
+}
+
+inline void add_analysis_options(CLI::App* command, Options& options) {
+  auto& s = options.smoothing;
+  command->add_option("--hop", options.hop, "Seconds between window starts")->capture_default_str();
+  command
+      ->add_option("--median", s.median_windows, "Median filter length in windows (odd; 1 = off)")
+      ->capture_default_str();
+  command->add_option("--enter", s.enter,
+                      "Probability that starts a segment (default: the model's threshold)");
+  command->add_option("--exit", s.exit,
+                      "Probability below which a segment ends (default: enter - 0.15)");
+  command->add_option("--merge-gap", s.merge_gap, "Join segments closer than this (seconds)")
+      ->capture_default_str();
+  command->add_option("--min-segment", s.min_segment, "Drop segments shorter than this (seconds)")
+      ->capture_default_str();
+  command->add_option("--min-share", s.min_share, "Share of time in segments needed to say sax")
+      ->capture_default_str();
+  command->add_option("--chunk", options.chunk_seconds, "Seconds of audio scored at once (memory)")
+      ->capture_default_str();
+  command->footer(kAnalysisHelp);
+}
+
+}  // namespace sax::detect

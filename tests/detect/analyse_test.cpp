@@ -1,0 +1,208 @@
+// Sliding-window analysis with a fake tone scorer on audio whose sax stretches are known.
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "audio/audio.h"
+#include "common/error.h"
+#include "detect/detect.h"
+#include "fake_scorer.h"
+
+namespace sax::testing {
+namespace {
+
+using detect::Analysis;
+using detect::Options;
+
+Options with_hop(double hop, double chunk_seconds = 60) {
+  Options o;
+  o.hop = hop;
+  o.chunk_seconds = chunk_seconds;
+  return o;
+}
+
+Analysis analyse(const std::vector<float>& audio, ToneScorer& scorer, const Options& options) {
+  return detect::analyse_samples(audio.data(), audio.size(), scorer, options, "song");
+}
+
+TEST(Analyse, WindowCountAndTimingFollowTheHop) {
+  const auto audio = song_with_sax(30, {});
+  for (double hop : {0.5, 1.0, 2.5, 3.0}) {
+    ToneScorer scorer(2.0);
+    const Analysis a = analyse(audio, scorer, with_hop(hop));
+    // Windows of 2 s fully inside 30 s start at 0, hop, ... up to 28 s.
+    const size_t expected = static_cast<size_t>((30.0 - 2.0) / hop) + 1;
+    ASSERT_EQ(a.windows.size(), expected) << "hop " << hop;
+    for (size_t i = 0; i < a.windows.size(); ++i) {
+      EXPECT_NEAR(a.windows[i].start, i * hop, 1e-9);
+      EXPECT_NEAR(a.windows[i].end, i * hop + 2.0, 1e-9);
+    }
+    EXPECT_NEAR(a.duration, 30.0, 1e-9);
+    EXPECT_EQ(detect::window_starts(audio.size(), kFakeRate, 2 * kFakeRate,
+                                    static_cast<size_t>(hop * kFakeRate))
+                  .size(),
+              expected);
+  }
+}
+
+TEST(Analyse, ChunkBoundariesGiveTheOneShotResult) {
+  const auto audio = song_with_sax(47.3, {{3, 9.5}, {20.2, 31}, {44, 47.3}});
+  for (double hop : {0.5, 1.0, 3.0}) {  // 3 s: hops longer than the 2 s window skip audio
+    ToneScorer whole, chunked;
+    const Analysis one_shot = analyse(audio, whole, with_hop(hop, 1000));
+    const Analysis streamed = analyse(audio, chunked, with_hop(hop, 3.7));
+    EXPECT_EQ(whole.calls, 1u);
+    EXPECT_GT(chunked.calls, 5u);
+    ASSERT_EQ(streamed.windows.size(), one_shot.windows.size()) << "hop " << hop;
+    for (size_t i = 0; i < one_shot.windows.size(); ++i) {
+      EXPECT_EQ(streamed.windows[i].probability, one_shot.windows[i].probability) << i;
+      EXPECT_EQ(streamed.windows[i].start, one_shot.windows[i].start) << i;
+    }
+    ASSERT_EQ(streamed.segments.size(), one_shot.segments.size());
+    EXPECT_NEAR(streamed.duration, one_shot.duration, 1e-9);
+  }
+}
+
+TEST(Analyse, MemoryIsBoundedByTheChunk) {
+  const auto audio = song_with_sax(120, {});
+  ToneScorer scorer;
+  analyse(audio, scorer, with_hop(1.0, 10));
+  // One chunk: 10 windows of 1 s hop => 9 s of hops plus one 2 s window.
+  EXPECT_EQ(scorer.largest_call, static_cast<size_t>(11 * kFakeRate));
+}
+
+TEST(Analyse, SegmentsMatchTheKnownSaxStretches) {
+  const std::vector<std::pair<double, double>> truth{{10, 20}, {30, 34}};
+  const auto audio = song_with_sax(45, truth);
+  ToneScorer scorer;
+  const Analysis a = analyse(audio, scorer, with_hop(0.5, 7));
+  ASSERT_EQ(a.segments.size(), truth.size());
+  for (size_t i = 0; i < truth.size(); ++i) {
+    // Slots are one hop wide, so boundaries land within half a hop (plus a block).
+    EXPECT_NEAR(a.segments[i].start, truth[i].first, 0.3);
+    EXPECT_NEAR(a.segments[i].end, truth[i].second, 0.3);
+    EXPECT_GT(a.segments[i].probability, 0.6);
+  }
+  EXPECT_TRUE(a.sax);
+  EXPECT_NEAR(a.sax_share, 14.0 / 45, 0.03);
+  EXPECT_NEAR(a.probability, 1.0, 1e-6);
+  EXPECT_EQ(a.threshold, 0.5);
+  EXPECT_EQ(a.scorer, "tone");
+}
+
+TEST(Analyse, SaxAtTheVeryStartAndEndReachesTheFileEdges) {
+  const auto audio = song_with_sax(20, {{0, 4}, {16, 20}});
+  ToneScorer scorer;
+  const Analysis a = analyse(audio, scorer, with_hop(1.0));
+  ASSERT_EQ(a.segments.size(), 2u);
+  EXPECT_EQ(a.segments[0].start, 0.0);
+  EXPECT_NEAR(a.segments[0].end, 4, 0.6);
+  EXPECT_NEAR(a.segments[1].start, 16, 0.6);
+  EXPECT_EQ(a.segments[1].end, 20.0);
+}
+
+TEST(Analyse, CleanSongHasNoSax) {
+  const auto audio = song_with_sax(30, {});
+  ToneScorer scorer;
+  const Analysis a = analyse(audio, scorer, with_hop(1.0));
+  EXPECT_FALSE(a.sax);
+  EXPECT_TRUE(a.segments.empty());
+  EXPECT_EQ(a.sax_share, 0.0);
+  EXPECT_EQ(a.probability, 0.0);
+}
+
+TEST(Analyse, MinShareDecidesTheVerdict) {
+  const auto audio = song_with_sax(40, {{10, 14}});  // 10% of the time
+  ToneScorer scorer;
+  Options options = with_hop(1.0);
+  EXPECT_TRUE(analyse(audio, scorer, options).sax);
+  options.smoothing.min_share = 0.2;
+  const Analysis strict = analyse(audio, scorer, options);
+  EXPECT_FALSE(strict.sax);
+  EXPECT_EQ(strict.segments.size(), 1u);  // the segment is still reported
+}
+
+TEST(Analyse, ShortInputIsOnePaddedWindow) {
+  const auto audio = song_with_sax(1.5, {{0, 1.5}});  // shorter than the 2 s window
+  ToneScorer scorer;
+  Options options = with_hop(1.0);
+  options.smoothing.min_segment = 0;
+  const Analysis a = analyse(audio, scorer, options);
+  ASSERT_EQ(a.windows.size(), 1u);
+  EXPECT_EQ(a.windows[0].end, 1.5);
+  EXPECT_NEAR(a.windows[0].probability, 0.75, 0.01);  // 1.5 s of sax in a 2 s padded window
+  ASSERT_EQ(a.segments.size(), 1u);
+  EXPECT_EQ(a.segments[0].end, 1.5);
+}
+
+TEST(Analyse, EmptyInputIsAnErrorNamingIt) {
+  ToneScorer scorer;
+  std::vector<float> nothing;
+  try {
+    detect::analyse_samples(nothing.data(), 0, scorer, Options{}, "empty.wav");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("empty.wav"), std::string::npos);
+  }
+}
+
+TEST(Analyse, BadOptionsAreRejectedByName) {
+  ToneScorer scorer;
+  const auto audio = song_with_sax(5, {});
+  Options options;
+  options.hop = 0;
+  EXPECT_THROW(analyse(audio, scorer, options), Error);
+  options = Options{};
+  options.smoothing.median_windows = 4;
+  try {
+    analyse(audio, scorer, options);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--median"), std::string::npos);
+  }
+  options = Options{};
+  options.smoothing.enter = 0.3;
+  options.smoothing.exit = 0.6;
+  EXPECT_THROW(analyse(audio, scorer, options), Error);
+}
+
+TEST(Analyse, ProgressReportsEveryChunkUpToTheDuration) {
+  const auto audio = song_with_sax(30, {});
+  ToneScorer scorer;
+  Options options = with_hop(1.0, 10);
+  std::vector<double> seen;
+  options.on_progress = [&](double seconds) { seen.push_back(seconds); };
+  analyse(audio, scorer, options);
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_NEAR(seen.back(), 30.0, 1e-9);
+}
+
+TEST(AnalyseFile, DecodesTheFileAtTheScorersRate) {
+  TempDir dir;
+  const auto audio = song_with_sax(25, {{5, 12}});
+  write_audio(dir / "song.wav", audio, kFakeRate);
+  ToneScorer scorer;
+  const Analysis a = detect::analyse_file(dir / "song.wav", scorer, with_hop(0.5, 6));
+  EXPECT_EQ(a.file, (dir / "song.wav").string());
+  EXPECT_NEAR(a.duration, 25, 0.05);
+  ASSERT_EQ(a.segments.size(), 1u);
+  EXPECT_NEAR(a.segments[0].start, 5, 0.35);
+  EXPECT_NEAR(a.segments[0].end, 12, 0.35);
+}
+
+TEST(AnalyseFile, UnreadableFileErrorNamesIt) {
+  TempDir dir;
+  const auto path = dir / "broken.mp3";
+  { std::ofstream(path) << "this is not audio"; }
+  ToneScorer scorer;
+  try {
+    detect::analyse_file(path, scorer, Options{});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("broken.mp3"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace sax::testing

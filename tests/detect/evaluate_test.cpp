@@ -1,0 +1,120 @@
+// Evaluation metrics on hand-made truth and predictions, and reading truth.json.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "detect/detect.h"
+#include "support/testing.h"
+
+namespace sax::detect {
+namespace {
+
+Analysis predicted(double duration, std::vector<std::pair<double, double>> spans) {
+  Analysis a;
+  a.duration = duration;
+  for (auto [start, end] : spans) a.segments.push_back({start, end, 0.9});
+  a.sax = !a.segments.empty();
+  return a;
+}
+
+TruthSong truth(std::vector<std::pair<double, double>> sax) {
+  TruthSong t;
+  t.sax = std::move(sax);
+  return t;
+}
+
+TEST(Evaluator, HandMadeSongsGiveTheHandCountedFigures) {
+  Evaluator evaluator;  // 10 ms frames, 1 s tolerance
+  // A: onset 1.2 s late (no boundary match): TP [3.2,6) 280, FP [6,7) 100, FN [2,3.2) 120.
+  evaluator.add(predicted(10, {{3.2, 7}}), truth({{2, 6}}));
+  // B: clean song called sax: FP 100, clip wrong.
+  evaluator.add(predicted(10, {{0, 1}}), truth({}));
+  // C: both segments within 1 s: TP 250 + 300, FP [4,4.8) 80, FN [1,1.5) 50.
+  evaluator.add(predicted(10, {{1.5, 4.8}, {6, 9}}), truth({{1, 4}, {6, 9}}));
+  // D: clean and called clean.
+  evaluator.add(predicted(10, {}), truth({}));
+  // E: sax throughout, missed: FN 1000.
+  evaluator.add(predicted(10, {}), truth({{0, 10}}));
+  const Evaluation e = evaluator.result();
+  EXPECT_EQ(e.true_positive_frames, 830u);
+  EXPECT_EQ(e.false_positive_frames, 280u);
+  EXPECT_EQ(e.false_negative_frames, 1170u);
+  EXPECT_NEAR(e.frame_precision, 830.0 / 1110, 1e-9);
+  EXPECT_NEAR(e.frame_recall, 830.0 / 2000, 1e-9);
+  const double p = 830.0 / 1110, r = 830.0 / 2000;
+  EXPECT_NEAR(e.frame_f1, 2 * p * r / (p + r), 1e-9);
+  EXPECT_NEAR(e.clip_accuracy, 3.0 / 5, 1e-9);
+  EXPECT_NEAR(e.clip_balanced_accuracy, (2.0 / 3 + 1.0 / 2) / 2, 1e-9);
+  EXPECT_EQ(e.truth_segments, 4u);
+  EXPECT_EQ(e.matched_segments, 2u);
+  EXPECT_NEAR(e.segments_within_1s, 0.5, 1e-9);
+  EXPECT_EQ(e.files, 5u);
+}
+
+TEST(Evaluator, PerfectPredictionScoresOne) {
+  Evaluator evaluator;
+  evaluator.add(predicted(20, {{2, 8}}), truth({{2, 8}}));
+  evaluator.add(predicted(20, {}), truth({}));
+  const Evaluation e = evaluator.result();
+  EXPECT_DOUBLE_EQ(e.frame_f1, 1.0);
+  EXPECT_DOUBLE_EQ(e.clip_accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(e.clip_balanced_accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(e.segments_within_1s, 1.0);
+}
+
+TEST(Evaluator, OneClassOnlyBalancedAccuracyIsThatClassRecall) {
+  Evaluator evaluator;
+  evaluator.add(predicted(10, {{0, 10}}), truth({{0, 10}}));
+  evaluator.add(predicted(10, {}), truth({{0, 10}}));
+  EXPECT_DOUBLE_EQ(evaluator.result().clip_balanced_accuracy, 0.5);
+}
+
+TEST(Evaluator, JsonHasTheDocumentedKeys) {
+  Evaluator evaluator;
+  evaluator.add(predicted(10, {{2, 6}}), truth({{2, 6}}));
+  const auto j = to_json(evaluator.result());
+  for (const char* key : {"frame_f1", "frame_precision", "frame_recall", "clip_accuracy",
+                          "clip_balanced_accuracy", "segments_within_1s"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_TRUE(j[key].is_number()) << key;
+  }
+  EXPECT_DOUBLE_EQ(j["frame_f1"].get<double>(), 1.0);
+  EXPECT_NE(format_human(evaluator.result()).find("F1 1.000"), std::string::npos);
+}
+
+TEST(Truth, ReadsSongsAndResolvesRelativePaths) {
+  testing::TempDir dir;
+  std::ofstream(dir / "truth.json") << R"({"songs":[
+    {"file":"songs/a.wav","sax":[[1.5,4],[6,9.25]],"duration":12},
+    {"file":"/elsewhere/b.flac","sax":[]}]})";
+  const auto songs = read_truth(dir / "truth.json");
+  ASSERT_EQ(songs.size(), 2u);
+  EXPECT_EQ(songs[0].file, (dir.path() / "songs" / "a.wav").string());
+  EXPECT_EQ(songs[0].sax, (std::vector<std::pair<double, double>>{{1.5, 4}, {6, 9.25}}));
+  EXPECT_EQ(songs[0].duration, 12);
+  EXPECT_EQ(songs[1].file, "/elsewhere/b.flac");
+  EXPECT_TRUE(songs[1].sax.empty());
+
+  EXPECT_EQ(find_truth(songs, dir.path() / "songs" / "a.wav"), &songs[0]);
+  EXPECT_EQ(find_truth(songs, "/copied/b.flac"), &songs[1]);  // same file name elsewhere
+  EXPECT_EQ(find_truth(songs, "c.wav"), nullptr);
+}
+
+TEST(Truth, BadFilesAreErrorsNamingThem) {
+  testing::TempDir dir;
+  std::ofstream(dir / "broken.json") << "{not json";
+  std::ofstream(dir / "backwards.json") << R"({"songs":[{"file":"x.wav","sax":[[5,1]]}]})";
+  for (const char* name : {"broken.json", "backwards.json", "missing.json"}) {
+    try {
+      read_truth(dir / name);
+      ADD_FAILURE() << name << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sax::detect

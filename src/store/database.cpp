@@ -32,9 +32,10 @@ std::unique_ptr<sql::Database> open_unmigrated(const Home& home, const std::stri
 
 }  // namespace
 
-std::unique_ptr<sql::Database> open_database(const Home& home, const std::string& db_url) {
+std::unique_ptr<sql::Database> open_database(const Home& home, const std::string& db_url,
+                                             int schema_version) {
   auto db = open_unmigrated(home, db_url);
-  sql::migrate(*db);
+  sql::migrate(*db, schema_version);
   return db;
 }
 

@@ -70,6 +70,12 @@ const std::vector<std::vector<std::string>> kSteps = {
         "CREATE INDEX predictions_by_uncertainty ON predictions (model, uncertainty)",
         "CREATE INDEX sources_by_state ON sources (state, claimed_at)",
     },
+    // 2: next_sample looks for candidates source by source; SQLite used the old index for
+    // that lookup and scanned every sample once per source.
+    {
+        "DROP INDEX samples_candidates",
+        "CREATE INDEX samples_candidates_by_source ON samples (source_id, silent, vote_count)",
+    },
 };
 
 using Kind = TableSpec::Kind;
@@ -142,7 +148,7 @@ const std::vector<TableSpec>& store_tables() { return kTables; }
 
 int latest_schema_version() { return static_cast<int>(kSteps.size()); }
 
-int migrate(Database& db) {
+int migrate(Database& db, int target_version) {
   int found = 0;
   db.write([&](Connection& conn) {
     if (!db.dialect().migration_lock.empty()) conn.run_once(db.dialect().migration_lock);
@@ -153,7 +159,7 @@ int migrate(Database& db) {
       throw Error("database schema version " + std::to_string(found) +
                   " is newer than this saxdetect understands (" +
                   std::to_string(latest_schema_version()) + "); upgrade saxdetect");
-    for (int version = found + 1; version <= latest_schema_version(); ++version) {
+    for (int version = found + 1; version <= target_version; ++version) {
       for (const auto& statement : kSteps[version - 1])
         conn.run_once(with_dialect(statement, db.dialect()));
       conn.execute("INSERT INTO schema_version (version) VALUES ($1)", {int64_t{version}});

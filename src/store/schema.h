@@ -24,8 +24,8 @@ struct TableSpec {
 };
 const std::vector<TableSpec>& store_tables();
 
-// Brings the database up to latest_schema_version(), one step per transaction's worth, and
-// returns the version found before. Throws sax::Error when the database is newer than us.
-int migrate(Database& db);
+// Brings the database up to target_version (all steps in one transaction) and returns the
+// version found before. Throws sax::Error when the database is newer than this program.
+int migrate(Database& db, int target_version = latest_schema_version());
 
 }  // namespace sax::sql

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "common/error.h"
 #include "store/schema.h"
+#include "store/sql_store.h"
 
 namespace sax {
 namespace {
@@ -76,6 +77,24 @@ TEST_P(StoreTest, MigratesFromEmptyAndReopensWithDataKept) {
   EXPECT_EQ(reopened->status().votes, 1);
   EXPECT_EQ(reopened->sample(sample)->source_id, source);
   EXPECT_GE(sql::latest_schema_version(), 1);
+}
+
+TEST_P(StoreTest, UpgradesAnOlderSchemaKeepingItsRows) {
+  TestDatabase old(GetParam());
+  const Home home{old.dir().path()};
+  {
+    auto version1 = make_sql_store(open_database(home, old.url(), 1));
+    version1->claim_source(source_named("kept"), "w1");
+  }
+  auto upgraded = old.open();
+  ASSERT_EQ(upgraded->sources().size(), 1u);
+  EXPECT_EQ(upgraded->sources()[0].hash, "hash-kept");
+  int64_t version = 0;
+  open_database(home, old.url())->read([&](sql::Connection& conn) {
+    version = conn.query("SELECT max(version) FROM schema_version").at(0).integer(0);
+  });
+  EXPECT_EQ(version, sql::latest_schema_version());
+  EXPECT_GE(version, 2);
 }
 
 TEST_P(StoreTest, RefusesADatabaseNewerThanItself) {

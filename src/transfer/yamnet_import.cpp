@@ -67,6 +67,7 @@ YamnetWeights extract_yamnet(const Model& model, const std::string& origin) {
                 " convolutions; YAMNet has 4 and 27 (is this the YAMNet classifier?)");
   YamnetWeights w;
   w.window = find_window(model, constant, origin);
+  w.window.shape = {static_cast<int64_t>(w.window.values.size())};  // stored as [1, 400]
   w.dft_real = constant(dense[0]->inputs.at(1));
   w.dft_imag = constant(dense[1]->inputs.at(1));
   w.mel = constant(dense[2]->inputs.at(1));

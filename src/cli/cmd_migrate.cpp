@@ -21,6 +21,9 @@ const Command kMigrate(90, [](CLI::App& app, const GlobalOptions& global) {
       ->required();
   command->callback([&global] {
     if (from == to) throw Error("--from and --to name the same database: " + sql::redact_url(to));
+    // Opening a missing SQLite file would create an empty store and "copy" nothing.
+    if (from.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(from.substr(7)))
+      throw Error("--from " + from + ": no such file");
     const Home home = global.resolve_home();
     auto source = open_database(home, from);
     auto target = open_database(home, to);

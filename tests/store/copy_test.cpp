@@ -111,6 +111,13 @@ TEST(MigrateCommand, CopiesAndReportsVerifiedCounts) {
                                    &out),
             0);
   EXPECT_NE(out.find("empty store only"), std::string::npos) << out;
+
+  EXPECT_NE(
+      testing::run_saxdetect("migrate --from sqlite:" + (source_db.dir() / "missing.db").string() +
+                                 " --to " + target_db.url(),
+                             &out),
+      0);
+  EXPECT_NE(out.find("missing.db: no such file"), std::string::npos) << out;
 }
 
 }  // namespace

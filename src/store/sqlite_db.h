@@ -1,7 +1,8 @@
 #pragma once
 // SQLite behind the sql::Database interface: WAL, foreign keys, a busy timeout; one writer
-// connection (writes are serialised by a mutex and BEGIN IMMEDIATE) and a pool of readers,
-// so readers never wait for writers. Statements are prepared once per connection.
+// connection (concurrent writes are batched into one transaction each, see GroupCommit), a
+// pool of readers so readers never wait for writers, and checkpoints on a background thread.
+// Statements are prepared once per connection.
 #include <filesystem>
 #include <memory>
 

@@ -457,6 +457,44 @@ TEST_P(StoreTest, ThirtyTwoThreadsVotingLoseAndDuplicateNothing) {
   EXPECT_TRUE(store_->next_sample(query_for("late", kThreads + 1, "")));
 }
 
+TEST_P(StoreTest, ConcurrentFailingWritesRollBackAloneAndOthersCommit) {
+  // SQLite batches concurrent writes into one transaction: a failing one must take only
+  // itself back, neither the writes batched with it nor the store's consistency.
+  const int64_t source = add_source("a");
+  const int64_t sample = add_sample(source, 0);
+  constexpr int kThreads = 32, kRounds = 10;
+  std::atomic<int> unexpected{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        try {
+          if (t % 2) {
+            store_->add_vote(sample, "a" + std::to_string(t) + "-" + std::to_string(round),
+                             Label::sax);
+            continue;
+          }
+          Sample doomed;
+          doomed.source_id = source;
+          doomed.start = 1000.0 + t * kRounds + round;
+          doomed.path = "samples/doomed.flac";
+          store_->add_sample(doomed, [] { throw Error("rename failed"); });
+          ++unexpected;
+        } catch (const Error&) {
+          ++refused;
+        } catch (...) {
+          ++unexpected;
+        }
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(refused.load(), kThreads / 2 * kRounds);
+  EXPECT_EQ(store_->votes_for(sample).size(), static_cast<size_t>(kThreads / 2 * kRounds));
+  EXPECT_EQ(store_->samples_of(source).size(), 1u);
+  EXPECT_EQ(store_->status().by_vote_count.at(kThreads / 2 * kRounds), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -521,6 +522,19 @@ TEST(Labels, NamesRoundTrip) {
 TEST(OpenStore, RejectsAnUnknownUrl) {
   testing::TempDir dir;
   EXPECT_THROW(open_store(Home{dir.path()}, "mysql://x"), Error);
+}
+
+TEST(OpenStore, NamesAFileThatIsNotADatabase) {
+  testing::TempDir dir;
+  const auto file = dir / "notes.db";
+  std::ofstream(file) << "these are not the tables you are looking for\n";
+  try {
+    open_store(Home{dir.path()}, "sqlite:" + file.string());
+    FAIL() << "opened a text file as a store";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not a database"), std::string::npos) << e.what();
+  }
 }
 
 TEST(OpenStore, UsesSqliteInTheHomeByDefault) {

@@ -1,6 +1,6 @@
 // Shared by every page: the annotator name, JSON requests, safe DOM building, the header.
-// User text is only ever put into the page with textContent (never innerHTML), so names and
-// file names cannot inject markup.
+// User text only ever enters the page as text nodes (el() and textContent, never as parsed
+// HTML), so names and file names cannot inject markup.
 "use strict";
 
 const ANNOTATOR_KEY = "saxdetect.annotator";

@@ -1,5 +1,7 @@
 #include "web/server.h"
 
+#include <sys/socket.h>
+
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -24,6 +26,13 @@ const httplib::Headers kSecurityHeaders = {
 
 constexpr size_t kMultipartOverhead = 64 * 1024;
 
+// httplib listens with a backlog of 5: when 32 labellers connect at once the kernel drops the
+// overflow and some requests fail. Linux lets a second listen() on the socket raise it.
+class Server : public httplib::Server {
+ public:
+  void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+};
+
 void answer_exception(const httplib::Request& req, httplib::Response& res,
                       std::exception_ptr error) {
   try {
@@ -40,7 +49,7 @@ void answer_exception(const httplib::Request& req, httplib::Response& res,
 
 struct WebServer::Impl {
   App app;
-  httplib::Server server;
+  Server server;
   std::thread thread;
   int port = 0;
 
@@ -107,6 +116,7 @@ int WebServer::start() {
     throw Error("cannot listen on " + options.host + ":" + std::to_string(options.port) +
                 " (address in use or not available)");
   if (options.port != 0) impl_->port = options.port;
+  impl_->server.widen_backlog();
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
   return impl_->port;
 }

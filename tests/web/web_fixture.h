@@ -1,0 +1,51 @@
+#pragma once
+// A data home with a few tiny clips, a SQLite store and a WebServer on an ephemeral loopback
+// port, for the web tests. Clips are written with sax::write_audio and registered with the
+// store API directly, so these tests do not depend on ingest.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+#include "support/testing.h"
+#include "web/server.h"
+
+namespace sax::web::testing {
+
+class WebTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Starts the server (call after adding samples, or any time: the store is live).
+  void start(WebOptions options = {});
+  // Adds `count` clips of one new source; returns their ids. Silent clips have zero audio.
+  std::vector<int64_t> add_source(const std::string& name, int count, bool silent = false);
+
+  httplib::Client client() const;
+  // One vote through the API; returns the HTTP status.
+  int post_vote(int64_t sample_id, const std::string& annotator, const std::string& label);
+  nlohmann::json status();
+  // GET /api/next; returns the id, or 0 for 204.
+  int64_t next_id(const std::string& annotator, const std::string& extra = "");
+
+  // Sends `request` verbatim over a fresh TCP connection and returns the raw response, so tests
+  // control every byte of the path (clients would normalise "..").
+  std::string raw_request(const std::string& request) const;
+
+  sax::testing::TempDir dir_;
+  Home home_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<WebServer> server_;
+  int port_ = 0;
+  int sources_ = 0;
+};
+
+nlohmann::json json_of(const httplib::Result& result);
+
+}  // namespace sax::web::testing

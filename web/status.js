@@ -9,7 +9,8 @@ function figure(name, value) {
 }
 
 function hours(seconds) {
-  return seconds >= 3600 ? (seconds / 3600).toFixed(1) + " h" : Math.round(seconds / 60) + " min";
+  if (seconds >= 3600) return (seconds / 3600).toFixed(1) + " h";
+  return seconds >= 60 ? Math.round(seconds / 60) + " min" : Math.round(seconds) + " s";
 }
 
 // Vertical bars, one per day, with the count on top; days without votes are filled in.
@@ -22,7 +23,7 @@ function dayChart(votesByDay) {
   const shown = all.slice(-60);
   const width = 900, height = 220, bottom = 28, top = 18;
   const max = Math.max(1, ...shown.map((day) => votesByDay[day] || 0));
-  const step = width / shown.length;
+  const step = Math.min(width / shown.length, 56);  // a few days should not make giant bars
   const chart = sax.svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img",
     "aria-label": "Votes per day" });
   shown.forEach((day, i) => {
@@ -53,7 +54,7 @@ function labelBar(labels) {
     const part = sax.svg("rect", { x, y: 4, width: w, height: 26, fill: COLORS[name] });
     part.append(sax.svg("title", {}, `${name}: ${count}`));
     chart.append(part);
-    if (w > 60) chart.append(sax.svg("text", { x: x + 8, y: 22, fill: "#fff" },
+    if (w > 60) chart.append(sax.svg("text", { x: x + 8, y: 22, class: "inside" },
       `${name.replace("_", " ")} ${count}`));
     x += w;
   }

@@ -1,6 +1,7 @@
 // saxdetect backbone: bring a pretrained audio network (YAMNet) into saxdetect.
 //   backbone import yamnet.tflite [--out FILE]   TFLite -> LibTorch model file
 //   backbone scores SONG [--model FILE]           YAMNet's top classes, for a quick listen
+//   backbone calibrate [--model FILE]             zero-shot threshold from the store's labels
 #include <algorithm>
 #include <numeric>
 
@@ -9,7 +10,9 @@
 #include "audio/audio.h"
 #include "cli/command.h"
 #include "model/yamnet.h"
+#include "store/store.h"
 #include "transfer/yamnet_import.h"
+#include "transfer/zero_shot.h"
 
 namespace sax::cli {
 
@@ -44,26 +47,58 @@ void run_scores(const GlobalOptions& global, const std::string& song, const std:
              patches.size());
 }
 
-const Command kBackbone(75, [](CLI::App& app, const GlobalOptions& global) {
-  auto* command = app.add_subcommand("backbone", "Pretrained audio networks (YAMNet)");
-  command->require_subcommand(1);
+// Chooses the zero-shot threshold on the labelled samples outside the CNN's test split, stores
+// it in the model file, and reports the test metrics the CNN's are compared with.
+void run_calibrate(const GlobalOptions& global, const std::string& model) {
+  const Home home = global.resolve_home();
+  const auto file = model_file_or_default(model, global);
+  auto store = open_store(home, global.db);
+  auto scorer = load_yamnet_scorer(file);
+  const auto result = evaluate_zero_shot(*store, home, *scorer, TrainConfig{});
+  set_yamnet_threshold(file, result.threshold);
+  const auto& t = result.test;
+  fmt::print(
+      "threshold {:.4f} (from {} samples), stored in {}\n"
+      "test ({} samples): accuracy {:.3f}, balanced accuracy {:.3f}, ROC-AUC {:.3f}, F1 {:.3f}\n"
+      "scoring took {:.1f} s\n",
+      result.threshold, result.calibration_samples, file.string(), result.test_samples, t.accuracy,
+      t.balanced_accuracy, t.roc_auc, t.f1, result.seconds);
+}
 
-  auto* import = command->add_subcommand("import", "Convert yamnet.tflite to a LibTorch model");
+void add_import(CLI::App& backbone, const GlobalOptions& global) {
+  auto* command = backbone.add_subcommand("import", "Convert yamnet.tflite to a LibTorch model");
   static std::string tflite, out;
-  import->add_option("TFLITE", tflite, "YAMNet classifier in TFLite format")->required();
-  import->add_option("--out", out, "Model file to write (default: <home>/models/yamnet.pt)");
-  import->callback([&global] { run_import(global, tflite, out);
-});
+  command->add_option("TFLITE", tflite, "YAMNet classifier in TFLite format")->required();
+  command->add_option("--out", out, "Model file to write (default: <home>/models/yamnet.pt)");
+  command->callback([&global] { run_import(global, tflite, out); });
+}
 
-auto* scores = command->add_subcommand("scores", "YAMNet's top AudioSet classes for a song");
-static std::string song, model;
-static int top = 10;
-scores->add_option("SONG", song, "Audio file")->required();
-scores->add_option("--model", model, "YAMNet model file (default: <home>/models/yamnet.pt)");
-scores->add_option("--top", top, "Classes to list")
-    ->capture_default_str()
-    ->check(CLI::PositiveNumber);
-scores->callback([&global] { run_scores(global, song, model, top); });
+void add_scores(CLI::App& backbone, const GlobalOptions& global) {
+  auto* command = backbone.add_subcommand("scores", "YAMNet's top AudioSet classes for a song");
+  static std::string song, model;
+  static int top = 10;
+  command->add_option("SONG", song, "Audio file")->required();
+  command->add_option("--model", model, "YAMNet model file (default: <home>/models/yamnet.pt)");
+  command->add_option("--top", top, "Classes to list")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  command->callback([&global] { run_scores(global, song, model, top); });
+}
+
+void add_calibrate(CLI::App& backbone, const GlobalOptions& global) {
+  auto* command = backbone.add_subcommand(
+      "calibrate", "Choose the zero-shot threshold on labelled samples and measure it");
+  static std::string model;
+  command->add_option("--model", model, "YAMNet model file (default: <home>/models/yamnet.pt)");
+  command->callback([&global] { run_calibrate(global, model); });
+}
+
+const Command kBackbone(75, [](CLI::App& app, const GlobalOptions& global) {
+  auto* backbone = app.add_subcommand("backbone", "Pretrained audio networks (YAMNet)");
+  backbone->require_subcommand(1);
+  add_import(*backbone, global);
+  add_scores(*backbone, global);
+  add_calibrate(*backbone, global);
 });
 
 }  // namespace

@@ -35,9 +35,12 @@ void run_ingest(const GlobalOptions& global, IngestOptions options,
   auto store = open_store(home, global.db);
   options.progress = global.quiet ? Progress::Mode::never : Progress::Mode::automatic;
   const std::vector<std::filesystem::path> inputs(paths.begin(), paths.end());
-  const IngestSummary summary = ingest(inputs, *store, home, options, [](const std::string& line) {
-    fmt::print(stderr, "error: {}\n", line);
-  });
+  // On a terminal the progress line is cleared first so an error never lands in the middle of it.
+  const char* clear_line = stderr_is_tty() ? "\r\033[K" : "";
+  const IngestSummary summary =
+      ingest(inputs, *store, home, options, [clear_line](const std::string& line) {
+        fmt::print(stderr, "{}error: {}\n", clear_line, line);
+      });
   fmt::print("{}\n", summary_text(summary, options));
   if (summary.files == 0 && summary.failed == 0)
     fmt::print(stderr, "error: no audio files found\n");

@@ -206,17 +206,31 @@ void to_json(nlohmann::json& j, const Metrics& m) {
        {"confusion", {{"tp", m.tp}, {"fp", m.fp}, {"tn", m.tn}, {"fn", m.fn}}}};
 }
 
+void to_json(nlohmann::json& j, const EpochRecord& e) {
+  j = {{"epoch", e.epoch},
+       {"train_loss", e.train_loss},
+       {"train_accuracy", e.train_accuracy},
+       {"validation_loss", e.validation_loss},
+       {"validation_accuracy", e.validation_accuracy},
+       {"validation_balanced_accuracy", e.validation_balanced_accuracy},
+       {"lr", e.lr},
+       {"seconds", e.seconds}};
+}
+
+void from_json(const nlohmann::json& j, EpochRecord& e) {
+  const std::string w = "epoch record";
+  jf::read(j, "epoch", e.epoch, w);
+  jf::read(j, "train_loss", e.train_loss, w);
+  jf::read(j, "train_accuracy", e.train_accuracy, w);
+  jf::read(j, "validation_loss", e.validation_loss, w);
+  jf::read(j, "validation_accuracy", e.validation_accuracy, w);
+  jf::read(j, "validation_balanced_accuracy", e.validation_balanced_accuracy, w);
+  jf::read(j, "lr", e.lr, w);
+  jf::read(j, "seconds", e.seconds, w);
+}
+
 void to_json(nlohmann::json& j, const TrainResult& r) {
-  nlohmann::json history = nlohmann::json::array();
-  for (const auto& e : r.history)
-    history.push_back({{"epoch", e.epoch},
-                       {"train_loss", e.train_loss},
-                       {"train_accuracy", e.train_accuracy},
-                       {"validation_loss", e.validation_loss},
-                       {"validation_accuracy", e.validation_accuracy},
-                       {"validation_balanced_accuracy", e.validation_balanced_accuracy},
-                       {"lr", e.lr},
-                       {"seconds", e.seconds}});
+  const nlohmann::json history = r.history;
   j = {{"model_dir", r.model_dir.string()},
        {"validation", r.validation},
        {"test", r.test},

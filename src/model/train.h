@@ -145,6 +145,9 @@ struct EpochRecord {
   double validation_balanced_accuracy = 0, lr = 0, seconds = 0;
 };
 
+void to_json(nlohmann::json& j, const EpochRecord& e);
+void from_json(const nlohmann::json& j, EpochRecord& e);
+
 struct TrainOptions {
   std::string name;                         // model folder under home/models (default: timestamp)
   bool resume = false;                      // continue from home/models/<name>/checkpoint
@@ -213,5 +216,10 @@ struct SearchTrial {
 std::vector<SearchTrial> search(Store& store, const Home& home,
                                 const std::vector<SearchPoint>& points, int folds,
                                 bool quiet = false, const std::atomic<bool>* stop = nullptr);
+
+// Ctrl-C for long training: the first SIGINT sets the returned flag (pass it as
+// TrainOptions::stop; training stops after the current batch, keeping the best checkpoint),
+// a second one ends the program at once.
+const std::atomic<bool>* stop_on_interrupt();
 
 }  // namespace sax

@@ -1,0 +1,201 @@
+// Training, cross-validation and store predictions over the sample store (LibTorch).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/progress.h"
+#include "model/dataset.h"
+#include "model/trainer.h"
+#include "store/store.h"
+
+namespace sax {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Fewer labelled samples than this cannot give a meaningful train/validation/test split.
+constexpr size_t kMinimumLabelled = 20;
+
+// Features of a list of store samples, read from the disk cache.
+class CacheSource : public FeatureSource {
+ public:
+  CacheSource(const FeatureCache& cache, std::vector<const Sample*> samples)
+      : cache_(cache), samples_(std::move(samples)) {}
+  torch::Tensor get(const std::vector<size_t>& indices) const override {
+    std::vector<const Sample*> chosen;
+    chosen.reserve(indices.size());
+    for (size_t i : indices) chosen.push_back(samples_.at(i));
+    return cache_.get(chosen);
+  }
+
+ private:
+  const FeatureCache& cache_;
+  std::vector<const Sample*> samples_;
+};
+
+struct LabelledData {
+  std::vector<LabeledSample> samples;
+  std::vector<int> labels;  // 1 sax, 0 not_sax
+  std::vector<const Sample*> pointers;
+};
+
+LabelledData labelled_data(Store& store, FeatureCache& cache, bool quiet) {
+  LabelledData d;
+  d.samples = store.labeled_samples();
+  if (d.samples.size() < kMinimumLabelled)
+    throw Error(
+        fmt::format("only {} labelled samples (sax or not_sax); label at least {} with "
+                    "`saxdetect serve`, or run `saxdetect demo`",
+                    d.samples.size(), kMinimumLabelled));
+  std::vector<Sample> plain;
+  for (const auto& s : d.samples) {
+    d.labels.push_back(s.label == Label::sax ? 1 : 0);
+    plain.push_back(s.sample);
+  }
+  const int sax = std::count(d.labels.begin(), d.labels.end(), 1);
+  if (sax == 0 || sax == static_cast<int>(d.labels.size()))
+    throw Error(fmt::format("all {} labelled samples are {}; both sax and not_sax are needed",
+                            d.samples.size(), sax ? "sax" : "not_sax"));
+  cache.ensure(plain, quiet);
+  for (const auto& s : d.samples) d.pointers.push_back(&s.sample);
+  return d;
+}
+
+std::string default_model_name() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "cnn-%Y%m%d-%H%M%S", &utc);
+  return text;
+}
+
+void make_current(const Home& home, const std::string& name) {
+  const auto pointer = home.models() / "current";
+  const fs::path tmp = pointer.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << name << "\n";
+    if (!out) throw Error(fmt::format("{}: cannot write", tmp.string()));
+  }
+  fs::rename(tmp, pointer);
+}
+
+// Scores every non-silent sample in the store so the labelling app can ask about the most
+// uncertain ones first (active learning).
+void predict_store(Store& store, FeatureCache& cache, Cnn& net, const FeatureConfig& features,
+                   const std::string& model, bool quiet) {
+  const auto samples = store.samples(/*include_silent=*/false);
+  if (samples.empty()) return;
+  cache.ensure(samples, quiet);
+  std::vector<const Sample*> pointers;
+  for (const auto& s : samples) pointers.push_back(&s);
+  std::vector<size_t> all(samples.size());
+  std::iota(all.begin(), all.end(), 0);
+  const auto p = predict(net, CacheSource(cache, pointers), all, features);
+  std::vector<std::pair<int64_t, double>> rows;
+  for (size_t i = 0; i < samples.size(); ++i) rows.emplace_back(samples[i].id, p[i]);
+  store.put_predictions(model, rows);
+  spdlog::info("stored predictions of model {} for {} samples", model, rows.size());
+}
+
+const std::vector<std::pair<const char*, double Metrics::*>>& metric_fields() {
+  static const std::vector<std::pair<const char*, double Metrics::*>> fields{
+      {"threshold", &Metrics::threshold},
+      {"accuracy", &Metrics::accuracy},
+      {"balanced_accuracy", &Metrics::balanced_accuracy},
+      {"precision", &Metrics::precision},
+      {"recall", &Metrics::recall},
+      {"f1", &Metrics::f1},
+      {"roc_auc", &Metrics::roc_auc},
+      {"pr_auc", &Metrics::pr_auc},
+      {"loss", &Metrics::loss}};
+  return fields;
+}
+
+void summarise(CvResult& cv) {
+  const double n = static_cast<double>(cv.folds.size());
+  for (const auto& [name, field] : metric_fields()) {
+    double sum = 0, sq = 0;
+    for (const auto& m : cv.folds) sum += m.*field, sq += (m.*field) * (m.*field);
+    cv.mean.*field = sum / n;
+    cv.spread.*field = std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
+  }
+  for (const auto& m : cv.folds)
+    cv.mean.tp += m.tp, cv.mean.fp += m.fp, cv.mean.tn += m.tn, cv.mean.fn += m.fn;
+}
+
+}  // namespace
+
+TrainResult train_model(Store& store, const Home& home, const TrainConfig& config,
+                        const TrainOptions& options) {
+  home.create();
+  FeatureCache cache(home, config.features);
+  const auto data = labelled_data(store, cache, options.quiet);
+  const auto split = grouped_split(data.samples, config.validation_fraction, config.test_fraction,
+                                   config.split_seed);
+  const std::string name = options.name.empty() ? default_model_name() : options.name;
+  if (name.find('/') != std::string::npos || name == "." || name == ".." || name == "current")
+    throw Error(fmt::format("model name \"{}\" cannot be used as a folder name", name));
+  const auto dir = home.models() / name;
+  if (!options.resume && fs::exists(dir / "model.json"))
+    throw Error(fmt::format(
+        "{}: a model with this name exists; choose another --out or pass --resume", dir.string()));
+  spdlog::info("training on {} samples, validating on {}, testing on {} (grouped by source)",
+               split.train.size(), split.validation.size(), split.test.size());
+  auto trained =
+      train_core(CacheSource(cache, data.pointers), data.labels, split, config, dir, options);
+  if (options.make_current && !trained.result.stopped) make_current(home, name);
+  if (options.predict_store && !trained.result.stopped)
+    predict_store(store, cache, trained.net, config.features, name, options.quiet);
+  return trained.result;
+}
+
+CvResult cross_validate(Store& store, const Home& home, const TrainConfig& config, int folds,
+                        bool quiet, const std::atomic<bool>* stop) {
+  home.create();
+  FeatureCache cache(home, config.features);
+  const auto data = labelled_data(store, cache, quiet);
+  // The fixed test set stays out: folds are drawn from the rest only.
+  const auto fixed = grouped_split(data.samples, config.validation_fraction, config.test_fraction,
+                                   config.split_seed);
+  std::vector<size_t> pool = fixed.train;
+  pool.insert(pool.end(), fixed.validation.begin(), fixed.validation.end());
+  const auto parts = grouped_folds(data.samples, pool, folds, config.split_seed + 2);
+  const CacheSource source(cache, data.pointers);
+  CvResult cv;
+  for (int k = 0; k < folds; ++k) {
+    if (stop && stop->load()) throw Error("cross-validation interrupted");
+    Split split;
+    split.test = parts[k];
+    // Early stopping watches one other fold; the remaining folds train.
+    split.validation = parts[(k + 1) % folds];
+    for (int other = 0; other < folds; ++other)
+      if (other != k && other != (k + 1) % folds)
+        split.train.insert(split.train.end(), parts[other].begin(), parts[other].end());
+    if (split.train.empty()) throw Error("cross-validation needs at least 3 folds");
+    spdlog::info("fold {}/{}: train {}, validation {}, test {}", k + 1, folds, split.train.size(),
+                 split.validation.size(), split.test.size());
+    TrainOptions options;
+    options.quiet = quiet;
+    options.stop = stop;
+    const auto trained = train_core(source, data.labels, split, config, {}, options);
+    if (trained.result.stopped) throw Error("cross-validation interrupted");
+    cv.folds.push_back(trained.result.test);
+    cv.desert_restarts += trained.result.desert_restarts;
+    spdlog::info("fold {}/{}: balanced accuracy {:.3f}, ROC-AUC {:.3f}", k + 1, folds,
+                 trained.result.test.balanced_accuracy, trained.result.test.roc_auc);
+  }
+  summarise(cv);
+  return cv;
+}
+
+}  // namespace sax

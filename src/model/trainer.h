@@ -1,0 +1,45 @@
+#pragma once
+// The training loop shared by train_model, train_arrays and cross-validation (LibTorch;
+// internal to src/model).
+#include <functional>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "model/net.h"
+#include "model/train.h"
+
+namespace sax {
+
+// Where a run's training data comes from: raw (not normalised) log-mel [n, rows, cols].
+class FeatureSource {
+ public:
+  virtual ~FeatureSource() = default;
+  virtual torch::Tensor get(const std::vector<size_t>& indices) const = 0;
+};
+
+class TensorSource : public FeatureSource {
+ public:
+  explicit TensorSource(torch::Tensor all) : all_(std::move(all)) {}
+  torch::Tensor get(const std::vector<size_t>& indices) const override;
+
+ private:
+  torch::Tensor all_;
+};
+
+struct TrainedModel {
+  TrainResult result;
+  Cnn net{nullptr};  // the best checkpoint, in eval mode
+};
+
+// Trains with desert restarts, keeps the best checkpoint, chooses the threshold on validation
+// data and measures the test set. Writes the model folder when model_dir is not empty.
+TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels,
+                        const Split& split, const TrainConfig& config,
+                        const std::filesystem::path& model_dir, const TrainOptions& options);
+
+// Sax probabilities for the given samples (eval mode, batched).
+std::vector<float> predict(Cnn& net, const FeatureSource& data, const std::vector<size_t>& indices,
+                           const FeatureConfig& features);
+
+}  // namespace sax

@@ -33,21 +33,24 @@ void check(const SynthOptions& options) {
     throw Error("synth: --format must be a file extension such as flac, wav, mp3 or ogg");
 }
 
-// Songs alternate soundfonts by index; each soundfont draws (style, sax) pairs from its own
-// shuffled deck, so both timbres see every style with and without sax equally often.
+// Songs alternate soundfonts by index. Each soundfont deals from its own deck holding every
+// style once with sax and once without, shuffled, sax and no-sax alternating (starting on
+// opposite sides for the two soundfonts): both timbres see every (style, sax) pair equally
+// often, and each pair of songs (0-1, 2-3, ...) holds one sax song: even 2 songs have both.
 std::pair<Style, bool> deal(const SynthOptions& options, int index) {
   std::vector<Style> styles = options.styles.empty()
                                   ? std::vector<Style>(std::begin(kStyles), std::end(kStyles))
                                   : options.styles;
-  std::vector<std::pair<Style, bool>> deck;
-  for (Style style : styles)
-    for (bool sax : {true, false}) deck.push_back({style, sax});
   int parity = options.soundfont.empty() ? index % 2 : 0;
-  int turn = options.soundfont.empty() ? index / 2 : index;
-  uint64_t block = static_cast<uint64_t>(turn) / deck.size();
-  Rng rng(derive_seed(options.seed, kDeckStream + 1000 * parity + block));
-  rng.shuffle(deck);
-  return deck[static_cast<size_t>(turn) % deck.size()];
+  uint64_t turn = static_cast<uint64_t>(options.soundfont.empty() ? index / 2 : index);
+  uint64_t deck_size = 2 * styles.size();
+  Rng rng(derive_seed(options.seed, kDeckStream + 1000 * parity + turn / deck_size));
+  std::vector<Style> with_sax = styles, without_sax = styles;
+  rng.shuffle(with_sax);
+  rng.shuffle(without_sax);
+  uint64_t position = turn % deck_size;
+  bool sax = (position + parity) % 2 == 0;
+  return {(sax ? with_sax : without_sax)[position / 2], sax};
 }
 
 std::string song_file(int index, const std::string& format) {

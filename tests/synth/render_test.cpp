@@ -188,6 +188,9 @@ TEST(Synthesize, BalancesSaxStylesAndSoundfonts) {
   }
   EXPECT_EQ(with_sax, 12);
   EXPECT_EQ(count.size(), 24u) << "every soundfont x style x sax combination once";
+  for (int i = 0; i < 30; i += 2)
+    EXPECT_NE(plan_song(options, i).with_sax, plan_song(options, i + 1).with_sax)
+        << "songs " << i << " and " << i + 1 << " hold one sax song";
 }
 
 TEST(Soundfont, MissingFileIsAClearError) {

@@ -10,6 +10,7 @@
 
 #include "common/home.h"
 #include "store/store.h"
+#include "web/analyzer.h"
 #include "web/server.h"
 #include "web/spectrograms.h"
 
@@ -20,6 +21,7 @@ struct App {
   Home home;
   WebOptions options;
   SpectrogramCache spectrograms;
+  Analyzer analyzer;
 };
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);
@@ -40,5 +42,6 @@ void add_label_routes(httplib::Server& server, App& app);
 void add_media_routes(httplib::Server& server, App& app);
 void add_admin_routes(httplib::Server& server, App& app);
 void add_model_routes(httplib::Server& server, App& app);
+void add_analyze_routes(httplib::Server& server, App& app);
 
 }  // namespace sax::web

@@ -54,7 +54,7 @@ struct WebServer::Impl {
   int port = 0;
 
   Impl(Store& store, Home home, WebOptions options)
-      : app{store, home, std::move(options), SpectrogramCache(home)} {}
+      : app{store, home, options, SpectrogramCache(home), Analyzer(home, options.open_scorer)} {}
 
   void configure();
   httplib::Server::HandlerResponse limit_body(const httplib::Request& req,
@@ -96,6 +96,7 @@ void WebServer::Impl::configure() {
   add_media_routes(server, app);
   add_admin_routes(server, app);
   add_model_routes(server, app);
+  add_analyze_routes(server, app);
 }
 
 WebServer::WebServer(Store& store, Home home, WebOptions options)

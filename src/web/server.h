@@ -10,14 +10,16 @@
 //   ...
 //   server.stop();
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/home.h"
 
 namespace sax {
+class Scorer;
 class Store;
-}
+}  // namespace sax
 
 namespace sax::web {
 
@@ -28,6 +30,10 @@ struct WebOptions {
   std::string admin_token;          // empty: admin actions are off
   size_t threads = 64;              // worker threads (one per open keep-alive connection)
   size_t upload_limit = 64u << 20;  // bytes accepted by /api/analyze
+  // The scorer /analyze uses. Empty: the current model of the home (load_detector). Tests
+  // put a fake here.
+  using OpenScorer = std::function<std::unique_ptr<Scorer>(const Home&)>;
+  OpenScorer open_scorer;
 };
 
 class WebServer {

@@ -141,7 +141,7 @@ TEST_F(ValidationTest, StoredNamesNeverBecomeMarkup) {
   auto status_api = client().Get("/api/status");
   EXPECT_EQ(status_api->get_header_value("Content-Type"), "application/json");
   EXPECT_EQ(status_api->get_header_value("X-Content-Type-Options"), "nosniff");
-  for (const char* page : {"/", "/label", "/done", "/status", "/model"}) {
+  for (const char* page : {"/", "/label", "/done", "/status", "/model", "/analyze"}) {
     auto result = client().Get(page);
     ASSERT_TRUE(result);
     EXPECT_EQ(result->status, 200) << page;
@@ -152,7 +152,7 @@ TEST_F(ValidationTest, StoredNamesNeverBecomeMarkup) {
   }
   // No page script writes HTML from strings.
   for (const char* script :
-       {"common.js", "label.js", "status.js", "model.js", "intro.js", "done.js"}) {
+       {"common.js", "label.js", "status.js", "model.js", "intro.js", "done.js", "analyze.js"}) {
     auto result = client().Get(std::string("/assets/") + script);
     ASSERT_EQ(result->status, 200) << script;
     EXPECT_EQ(result->body.find("innerHTML"), std::string::npos) << script;

@@ -1,0 +1,38 @@
+#pragma once
+// The /analyze page's work: checks an uploaded file, runs sax::detect on it with the current
+// model, and removes it again. One analysis at a time (each uses every core), the model loaded
+// once and reloaded when home/models/current changes.
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/home.h"
+#include "model/detector.h"
+#include "web/server.h"
+
+namespace sax::web {
+
+class Analyzer {
+ public:
+  Analyzer(Home home, WebOptions::OpenScorer open_scorer);
+
+  // Stores `bytes` under home/uploads (deleted before returning), analyses it and returns the
+  // `predict --json` object with "file" set to `file_name`, plus "plot" (an SVG of the
+  // probability curve over the spectrogram). HttpError 415 for a name without an audio
+  // extension or content that does not decode; 409 when there is no model.
+  nlohmann::json analyse_upload(const std::string& file_name, const std::string& bytes);
+
+ private:
+  Scorer& scorer();  // caller holds mutex_
+
+  Home home_;
+  WebOptions::OpenScorer open_scorer_;
+  std::mutex mutex_;
+  std::unique_ptr<Scorer> scorer_;
+  std::filesystem::path scorer_dir_;  // the model folder scorer_ was loaded from
+};
+
+}  // namespace sax::web

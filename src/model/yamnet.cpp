@@ -80,7 +80,7 @@ class YamnetNetImpl : public torch::nn::Module {
     return p.transpose(2, 3).reshape({-1, 1, kPatchFrames, kBands});
   }
 
-  // Any leading layers may be skipped by the caller; here all 14 run. [N,1,96,64] -> [N,1024]
+  // The 14 layers and global average pooling: [N, 1, 96, 64] -> [N, 1024] embeddings.
   torch::Tensor embed(torch::Tensor x) {
     for (size_t i = 0; i < convs_.size(); ++i) {
       const auto& options = convs_[i]->options;

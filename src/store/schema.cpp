@@ -76,6 +76,12 @@ const std::vector<std::vector<std::string>> kSteps = {
         "DROP INDEX samples_candidates",
         "CREATE INDEX samples_candidates_by_source ON samples (source_id, silent, vote_count)",
     },
+    // 3: a random rank fixed per source breaks ties between equally voted sources, so
+    // next_sample walks an index to the first source with a candidate instead of sorting all.
+    {
+        "ALTER TABLE sources ADD COLUMN shuffle BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX sources_by_votes ON sources (vote_count, shuffle)",
+    },
 };
 
 using Kind = TableSpec::Kind;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <random>
 
 #include "common/error.h"
 #include "store/report.h"
@@ -29,6 +30,11 @@ const std::string kSourceColumns =
 const std::string kCandidate =
     "s.silent = 0 AND s.vote_count < $1 AND NOT EXISTS (SELECT 1 FROM votes v WHERE "
     "v.sample_id = s.id AND v.annotator_id = $2)";
+
+int64_t random_rank() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return static_cast<int64_t>(generator() >> 2);  // non-negative, fits BIGINT
+}
 
 double epoch_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -350,11 +356,12 @@ class SqlStore final : public Store {
                                                       const std::string& worker, double now) {
     auto inserted = conn.query(
         "INSERT INTO sources (path, hash, duration, sample_rate, channels, codec, title, "
-        "artist, album, state, worker, claimed_at, created) VALUES ($1, $2, $3, $4, $5, $6, "
-        "$7, $8, $9, 'ingesting', $10, $11, $12) ON CONFLICT (hash) DO NOTHING RETURNING id",
+        "artist, album, state, worker, claimed_at, created, shuffle) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, 'ingesting', $10, $11, $12, $13) ON CONFLICT (hash) DO NOTHING "
+        "RETURNING id",
         {source.path, source.hash, source.duration, int64_t{source.sample_rate},
          int64_t{source.channels}, source.codec, source.title, source.artist, source.album, worker,
-         now, utc_now_iso()});
+         now, utc_now_iso(), random_rank()});
     if (inserted.empty()) return std::nullopt;
     return inserted[0].integer(0);
   }
@@ -461,13 +468,15 @@ class SqlStore final : public Store {
   }
 
   // Spreads labelling across the library: the source with the fewest votes so far that still
-  // has a candidate, then its least-voted candidate, ties broken at random.
+  // has a candidate (ties broken by the source's random rank, which lets the database walk
+  // an index instead of sorting every source), then its least-voted candidate, ties broken
+  // at random so concurrent annotators rarely get the same clip.
   static std::optional<Sample> from_least_voted_source(Connection& conn,
                                                        const Candidates& candidates) {
     auto source = conn.query(
         "SELECT src.id FROM sources src WHERE EXISTS (SELECT 1 FROM samples s WHERE "
         "s.source_id = src.id AND " +
-            candidates.condition + ") ORDER BY src.vote_count, random() LIMIT 1",
+            candidates.condition + ") ORDER BY src.vote_count, src.shuffle LIMIT 1",
         candidates.params);
     if (source.empty()) return std::nullopt;
     Params params = candidates.params;

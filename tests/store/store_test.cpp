@@ -83,10 +83,11 @@ TEST_P(StoreTest, MigratesFromEmptyAndReopensWithDataKept) {
 TEST_P(StoreTest, UpgradesAnOlderSchemaKeepingItsRows) {
   TestDatabase old(GetParam());
   const Home home{old.dir().path()};
-  {
-    auto version1 = make_sql_store(open_database(home, old.url(), 1));
-    version1->claim_source(source_named("kept"), "w1");
-  }
+  open_database(home, old.url(), 1);
+  // Written as that version's code would have: only the columns version 1 has.
+  old.run_sql(
+      "INSERT INTO sources (path, hash, state, created) VALUES ('/music/kept', 'hash-kept', "
+      "'done', '2026-01-01T00:00:00.000Z')");
   auto upgraded = old.open();
   ASSERT_EQ(upgraded->sources().size(), 1u);
   EXPECT_EQ(upgraded->sources()[0].hash, "hash-kept");

@@ -1,0 +1,81 @@
+// saxdetect train: train the CNN on the store's reconciled labels and make it the current model.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "common/error.h"
+#include "model/train.h"
+#include "store/store.h"
+
+namespace sax::cli {
+
+namespace {
+
+struct TrainFlags {
+  std::string config_file, out;
+  int epochs = 0;
+  int64_t seed = -1;
+  bool resume = false;
+};
+
+void print_metrics(const char* what, const Metrics& m) {
+  fmt::print(
+      "{:<10} balanced accuracy {:.3f}  accuracy {:.3f}  precision {:.3f}  recall {:.3f}  F1 "
+      "{:.3f}  "
+      "ROC-AUC {:.3f}  PR-AUC {:.3f}  (threshold {:.3f}; tp {} fp {} tn {} fn {})\n",
+      what, m.balanced_accuracy, m.accuracy, m.precision, m.recall, m.f1, m.roc_auc, m.pr_auc,
+      m.threshold, m.tp, m.fp, m.tn, m.fn);
+}
+
+void run_train(const GlobalOptions& global, const TrainFlags& flags) {
+  TrainConfig config =
+      flags.config_file.empty() ? TrainConfig{} : load_train_config(flags.config_file);
+  if (flags.epochs > 0) config.epochs = flags.epochs;
+  if (flags.seed >= 0) config.seed = static_cast<uint64_t>(flags.seed);
+  const Home home = global.resolve_home();
+  auto store = open_store(home, global.db);
+  TrainOptions options;
+  options.name = flags.out;
+  options.resume = flags.resume;
+  options.quiet = global.quiet;
+  options.stop = stop_on_interrupt();
+  if (flags.resume && flags.out.empty())
+    throw Error("--resume needs --out NAME: the model to continue");
+  const auto result = train_model(*store, home, config, options);
+  fmt::print(
+      "model {} ({} train / {} validation / {} test samples, best epoch {}, {:.0f} samples/s, {} "
+      "desert "
+      "restarts)\n",
+      result.model_dir.string(), result.train_samples, result.validation_samples,
+      result.test_samples, result.best_epoch, result.samples_per_second, result.desert_restarts);
+  print_metrics("validation", result.validation);
+  print_metrics("test", result.test);
+  if (result.stopped) {
+    fmt::print(
+        "interrupted: the best checkpoint so far is saved; continue with --out {} --resume\n",
+        result.model_dir.filename().string());
+    throw CLI::RuntimeError(130);
+  }
+}
+
+const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
+  auto* command = app.add_subcommand("train", "Train the CNN on labelled samples");
+  static TrainFlags flags;
+  command
+      ->add_option("--config", flags.config_file,
+                   "TrainConfig JSON (fields not given keep defaults)")
+      ->check(CLI::ExistingFile);
+  command->add_option("--epochs", flags.epochs, "Epochs (overrides the config)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--seed", flags.seed, "Random seed (overrides the config)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--out", flags.out,
+                      "Model name: folder under <home>/models (default: cnn-<time>)");
+  command->add_flag("--resume", flags.resume,
+                    "Continue an interrupted run of the model named by --out");
+  command->callback([&global] { run_train(global, flags); });
+});
+
+}  // namespace
+
+}  // namespace sax::cli

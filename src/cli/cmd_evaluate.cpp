@@ -2,7 +2,6 @@
 #include <cstdio>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -44,14 +43,14 @@ void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   detect::validate(settings.analysis);
   std::vector<std::string> errors;
   const auto files = files_to_evaluate(settings, truth, errors);
-  for (const auto& error : errors) spdlog::error("{}", error);
+  for (const auto& error : errors) detect::print_error(error);
 
   detect::Evaluator evaluator;
   Progress progress("evaluate", files.size(),
                     global.quiet ? Progress::Mode::never : Progress::Mode::automatic);
   nlohmann::json failures = nlohmann::json::array();
   auto fail = [&](const std::string& file, const std::string& message) {
-    spdlog::error("{}", message);
+    detect::print_error(message);
     failures.push_back(detect::error_json(file, message));
   };
   for (const auto& file : files) {

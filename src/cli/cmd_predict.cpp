@@ -2,7 +2,6 @@
 #include <cstdio>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -43,7 +42,7 @@ class Printer {
 
   // Errors always go to stderr as one line; JSON also records them in the array.
   void failure(const std::string& file, const std::string& message) {
-    spdlog::error("{}", message);
+    detect::print_error(message);
     if (json_) json_item(detect::error_json(file, message));
   }
 
@@ -110,7 +109,7 @@ void predict(const GlobalOptions& global, PredictSettings settings) {
   printer.finish();
   if (files.empty() && failed == 0) throw Error("no audio files found in the paths given");
   if (failed > 0) {
-    spdlog::warn("{} of {} inputs failed", failed, inputs);
+    detect::print_error(fmt::format("{} of {} inputs failed", failed, inputs));
     throw CLI::RuntimeError(1);
   }
 }

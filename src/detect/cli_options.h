@@ -1,6 +1,7 @@
 #pragma once
 // Command-line options shared by `saxdetect predict` and `saxdetect evaluate`: which scorer to
 // use and how to analyse. Header-only on top of CLI11; only src/cli includes it.
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,12 @@ inline const char* const kAnalysisHelp = R"(How detection works:
   segments is at least --min-share (default 0: any segment is enough). The file's
   "probability" is the highest median-smoothed window probability.
   Long files are decoded and scored in chunks, so memory stays bounded.)";
+
+// One line per failed file on stderr. Not through spdlog: its default logger writes to
+// stdout, which must hold nothing but the --json / --csv output.
+inline void print_error(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+}
 
 struct ScorerChoice {
   std::string model;      // a model folder; empty: home/models/current

@@ -115,13 +115,13 @@ class SourceIngester {
 SourceResult SourceIngester::run() {
   const std::string hash = sha256_file(path_);
   if (auto known = context_.store.source_by_hash(hash); known && known->state == "done")
-    return result_;  // skipped: same content already ingested
+    return result_;               // skipped: same content already ingested
+  Decoder decoder(path_, rate_);  // first, so a bad file leaves nothing behind
   SampleFolder folder(context_.home, hash);
   if (!folder.try_lock()) {
     result_.outcome = Outcome::busy;
     return result_;
   }
-  Decoder decoder(path_, rate_);
   const Source source = describe_source(path_, hash, decoder.info());
   const ClaimResult claim = context_.store.claim_source(source, context_.worker, kLeaseWhenLocked);
   if (claim.claim == Claim::already_done) return result_;

@@ -132,6 +132,9 @@ TEST_F(IngestTest, EveryBadInputIsOneLineNamingTheFileAndTheRestGoesOn) {
             errors.end());
   EXPECT_NE(std::find(errors.begin(), errors.end(), empty.string() + ": empty file (0 bytes)"),
             errors.end());
+  // Failed files leave nothing under the home: only the good file has a sample folder.
+  const auto folders = std::distance(fs::directory_iterator(home.samples()), {});
+  EXPECT_EQ(folders, 1);
 }
 
 TEST_F(IngestTest, TruncatedFileKeepsTheSamplesThatDecode) {

@@ -711,8 +711,7 @@ class Writer {
 
   void play_phrase(const Line& line, const Motif& motif, double beat, int& pitch) {
     double at = beat;
-    double total = 0;
-    for (double length : motif.lengths) total += std::abs(length);
+    double total = total_beats(motif);
     for (size_t i = 0; i < motif.lengths.size(); ++i) {
       double length = std::abs(motif.lengths[i]);
       const Chord& chord = chord_at(at);

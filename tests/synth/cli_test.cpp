@@ -6,23 +6,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "soundfonts.h"
 #include "support/testing.h"
 #include "synth/synth.h"
 
 using sax::testing::run_saxdetect;
 using sax::testing::TempDir;
 
-namespace {
-
-bool have_soundfonts() {
-  return std::filesystem::exists(sax::synth::kFluidR3) &&
-         std::filesystem::exists(sax::synth::kMuseScore);
-}
-
-}  // namespace
-
 TEST(SynthCli, RendersSongsThenLabelsTheirIngestedSamples) {
-  if (!have_soundfonts()) GTEST_SKIP() << "soundfonts not installed";
+  REQUIRE_SOUNDFONTS();
   TempDir dir;
   std::string library = (dir / "library").string(), home = (dir / "home").string(), out;
   ASSERT_EQ(run_saxdetect("synth --out " + library + " --songs 2 --seconds 8 --seed 5 --style funk",

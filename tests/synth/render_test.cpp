@@ -8,6 +8,7 @@
 
 #include "audio/audio.h"
 #include "common/error.h"
+#include "soundfonts.h"
 #include "support/testing.h"
 #include "synth/render.h"
 #include "synth/synth.h"
@@ -16,14 +17,6 @@ using namespace sax::synth;
 using sax::testing::TempDir;
 
 namespace {
-
-bool have_soundfonts() {
-  return std::filesystem::exists(kFluidR3) && std::filesystem::exists(kMuseScore);
-}
-
-#define REQUIRE_SOUNDFONTS() \
-  if (!have_soundfonts())    \
-  GTEST_SKIP() << "fluid-soundfont-gm / musescore-general-soundfont not installed"
 
 Renderer& fluid() {
   static Renderer renderer(kFluidR3);

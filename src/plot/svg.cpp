@@ -111,18 +111,23 @@ void draw_series(std::string& out, const LineChart& chart, const Canvas& c) {
 
 std::vector<double> nice_ticks(double lo, double hi, int count) {
   if (!(hi > lo) || count < 2) return {lo};
-  const double raw = (hi - lo) / (count - 1);
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = magnitude;
-  for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * magnitude >= raw) {
-      step = m * magnitude;
-      break;
-    }
-  std::vector<double> ticks;
-  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
-    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
-  return ticks;
+  const double magnitude = std::pow(10.0, std::floor(std::log10((hi - lo) / (count - 1))));
+  auto ticks_with = [&](double step) {
+    std::vector<double> ticks;
+    for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
+      ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+    return ticks;
+  };
+  // Of the round steps (1, 2, 5, 10 x 10^k), the one giving the tick count nearest `count`.
+  std::vector<double> best;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    auto ticks = ticks_with(m * magnitude);
+    const auto miss = [&](const std::vector<double>& t) {
+      return std::abs(static_cast<int>(t.size()) - count);
+    };
+    if (best.empty() || miss(ticks) < miss(best)) best = std::move(ticks);
+  }
+  return best;
 }
 
 std::string escape(const std::string& text) {

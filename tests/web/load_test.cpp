@@ -25,6 +25,7 @@ TEST_F(WebTest, ThirtyTwoConcurrentClientsLoseNoVote) {
     clients.emplace_back([&, c] {
       auto http = client();  // one keep-alive connection per labeller
       http.set_keep_alive(true);
+      http.set_tcp_nodelay(true);
       const std::string annotator = "client" + std::to_string(c);
       // Every clip twice: the second vote replaces the first, so counts stay exact.
       for (int round = 0; round < 2; ++round)

@@ -67,6 +67,7 @@ std::vector<int64_t> WebTest::add_source(const std::string& name, int count, boo
 httplib::Client WebTest::client() const {
   httplib::Client client("127.0.0.1", port_);
   client.set_read_timeout(30);
+  client.set_tcp_nodelay(true);
   return client;
 }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
@@ -20,6 +21,9 @@ Command::Command(int order, Setup setup) { registry().emplace_back(order, std::m
 
 int main(int argc, char** argv) {
   using namespace sax::cli;
+  // Logs and errors go to stderr: stdout carries results (--json, --csv) that scripts parse.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("saxdetect"));
+  spdlog::set_pattern("%^%l%$: %v");
   CLI::App app{"saxdetect: find the saxophone in music"};
   app.require_subcommand(1);
   app.fallthrough();

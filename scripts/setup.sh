@@ -13,8 +13,12 @@ packages=(
   libfluidsynth-dev fluid-soundfont-gm musescore-general-soundfont
   libflatbuffers-dev
   googletest libgtest-dev libbenchmark-dev
-  nodejs npm chromium wrk
+  chromium wrk
 )
+# Node.js and npm drive the browser tests; use the machine's own when it has them (a newer
+# Node than Debian's may be installed, and Debian's npm package conflicts with it).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

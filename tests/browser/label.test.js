@@ -4,13 +4,11 @@
 "use strict";
 
 const assert = require("node:assert/strict");
-const { spawn, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { chromium } = require("playwright-core");
+const harness = require("./harness");
 
-const binary = process.env.SAXDETECT_BIN;
 const screenshots = process.env.SCREENSHOT_DIR;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "saxdetect-browser-"));
 const home = path.join(work, "home");
@@ -37,11 +35,7 @@ function writeSong(file, seconds, baseHz) {
   fs.writeFileSync(file, Buffer.concat([header, data]));
 }
 
-function saxdetect(...args) {
-  const result = spawnSync(binary, ["--home", home, ...args], { encoding: "utf8" });
-  assert.equal(result.status, 0, `saxdetect ${args.join(" ")} failed:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
+const saxdetect = (...args) => harness.saxdetect(home, ...args);
 
 function makeLibrary() {
   const music = path.join(work, "music");
@@ -52,23 +46,6 @@ function makeLibrary() {
   const status = JSON.parse(saxdetect("status", "--json"));
   assert.ok(status.samples >= 4, `ingest made ${status.samples} samples`);
   return status.samples - status.silent;
-}
-
-// Starts `saxdetect serve --port 0` and resolves with its URL once it prints it.
-function startServer() {
-  const server = spawn(binary, ["--home", home, "serve", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("serve did not start:\n" + output)), 15000);
-    const collect = (chunk) => {
-      output += chunk;
-      const url = output.match(/http:\/\/127\.0\.0\.1:\d+\//);
-      if (url) { clearTimeout(timer); resolve({ server, url: url[0] }); }
-    };
-    server.stdout.on("data", collect);
-    server.stderr.on("data", collect);
-    server.on("exit", (code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
-  });
 }
 
 async function clipId(page) {
@@ -88,16 +65,8 @@ async function voteWith(page, key) {
 
 async function main() {
   const clips = makeLibrary();
-  const { server, url } = await startServer();
-  const profile = fs.mkdtempSync(path.join(work, "profile-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM,
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required"],
-  });
+  const { server, url } = await harness.startServer(home);
+  const context = await harness.launchBrowser(work);
   try {
     const page = context.pages()[0] || await context.newPage();
     const errors = [];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Browser test of the labelling app: playwright-core drives Debian's chromium against a live
-# `saxdetect serve` on a throw-away data home. Usage: run.sh <path to saxdetect binary>.
+# Browser tests of the labelling and analysis pages: playwright-core drives Debian's chromium
+# against a live `saxdetect serve` on a throw-away data home (label.test.js, analyze.test.js). Usage: run.sh <path to saxdetect binary>.
 # Never downloads a browser; installs playwright-core from package-lock.json when missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,4 +15,5 @@ fi
 # Screenshots go next to the binary (the build folder).
 export SAXDETECT_BIN="$binary" CHROMIUM="$chromium"
 export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$(dirname "$binary")/browser}"
-exec node "$here/label.test.js"
+node "$here/label.test.js"
+node "$here/analyze.test.js"

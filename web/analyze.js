@@ -21,7 +21,7 @@ function segmentButton(segment) {
 }
 
 function show(result, file) {
-  $("verdict").textContent = result.sax ? "🎷 Saxophone found" : "No saxophone found";
+  $("verdict").textContent = result.sax ? "Saxophone found" : "No saxophone found";
   $("summary").textContent = `${result.file}: ${mmss(result.duration)} long, saxophone in ` +
     `${sax.percent(result.sax_share)} of it, highest smoothed probability ${result.probability.toFixed(2)}.`;
   $("plot").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(result.plot);

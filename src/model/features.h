@@ -16,8 +16,8 @@ struct FeatureConfig {
   int frames = 108;      // columns; the hop is derived so `frames` frames span `seconds`
   int n_fft = 2048;
   double fmin = 20;
-  double fmax = 0;          // 0: sample_rate / 2
-  double log_floor = 1e-5;  // log(max(mel, floor))
+  double fmax = 0;                       // 0: sample_rate / 2
+  double log_floor = 1e-5;               // log(max(mel, floor))
   std::string normalise = "per_sample";  // "per_sample" (zero mean, unit variance) or "none"
 
   size_t window_samples() const;  // seconds * sample_rate

@@ -41,14 +41,14 @@ struct Source {
 struct Sample {
   int64_t id = 0;
   int64_t source_id = 0;
-  double start = 0;       // seconds into the source
-  double duration = 0;    // seconds
-  std::string path;       // lossless clip, relative to the data home
-  std::string web_path;   // browser-playable clip, relative to the data home
-  std::string hash;       // SHA-256 of the clip's PCM
+  double start = 0;      // seconds into the source
+  double duration = 0;   // seconds
+  std::string path;      // lossless clip, relative to the data home
+  std::string web_path;  // browser-playable clip, relative to the data home
+  std::string hash;      // SHA-256 of the clip's PCM
   double rms = 0;
   bool silent = false;
-  std::string created;    // ISO-8601 UTC
+  std::string created;  // ISO-8601 UTC
 };
 
 struct Vote {

@@ -15,6 +15,7 @@
 #include <pqxx/pqxx>
 
 #include "ingest_support.h"
+#include "support/pg_schema.h"
 
 namespace sax {
 namespace {
@@ -22,52 +23,24 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-// A schema of its own in the test server, selected through the URL, dropped afterwards.
-class PgSchema {
- public:
-  PgSchema() {
-    const char* base = std::getenv("SAXDETECT_TEST_PG");
-    if (!base || !*base) return;
-    base_ = base;
-    name_ = "saxingest_" + std::to_string(getpid());
-    admin("DROP SCHEMA IF EXISTS " + name_ + " CASCADE; CREATE SCHEMA " + name_);
-    url_ = base_ + (base_.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
-           name_ + "&application_name=" + name_;
-  }
-  ~PgSchema() {
-    if (name_.empty()) return;
-    try {
-      admin("DROP SCHEMA IF EXISTS " + name_ + " CASCADE");
-    } catch (const std::exception&) {  // best effort: the cluster is thrown away anyway
-    }
-  }
-  const std::string& url() const { return url_; }
-  // worker of every source still being ingested, by source id.
-  std::map<int64_t, std::string> claims() const {
-    pqxx::connection conn(url_);
-    pqxx::nontransaction tx(conn);
-    std::map<int64_t, std::string> found;
-    for (const auto& row : tx.exec("SELECT id, worker FROM sources WHERE state = 'ingesting'"))
-      found[row[0].as<int64_t>()] = row[1].as<std::string>();
-    return found;
-  }
-  int64_t samples_of(int64_t source_id) const {
-    pqxx::connection conn(url_);
-    pqxx::nontransaction tx(conn);
-    return tx.exec("SELECT count(*) FROM samples WHERE source_id = " + std::to_string(source_id))
-        .at(0)
-        .at(0)
-        .as<int64_t>();
-  }
+// Worker of every source still being ingested, by source id.
+std::map<int64_t, std::string> claims(const std::string& url) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  std::map<int64_t, std::string> found;
+  for (const auto& row : tx.exec("SELECT id, worker FROM sources WHERE state = 'ingesting'"))
+    found[row[0].as<int64_t>()] = row[1].as<std::string>();
+  return found;
+}
 
- private:
-  void admin(const std::string& statement) const {
-    pqxx::connection conn(base_);
-    pqxx::nontransaction tx(conn);
-    tx.exec(statement);
-  }
-  std::string base_, name_, url_;
-};
+int64_t samples_of(const std::string& url, int64_t source_id) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  return tx.exec("SELECT count(*) FROM samples WHERE source_id = " + std::to_string(source_id))
+      .at(0)
+      .at(0)
+      .as<int64_t>();
+}
 
 // Child processes killed and reaped however the test ends.
 class Children {
@@ -107,7 +80,7 @@ class Children {
 };
 
 TEST(PgIngestWorkers, ThreeProcessesAndAKilledOneIngestEveryFileExactlyOnce) {
-  PgSchema schema;
+  testing::PgSchema schema("saxingest");
   if (schema.url().empty()) GTEST_SKIP() << "SAXDETECT_TEST_PG is not set";
   TempDir dir;
   const Home home{dir / "home"};
@@ -135,9 +108,9 @@ TEST(PgIngestWorkers, ThreeProcessesAndAKilledOneIngestEveryFileExactlyOnce) {
   pid_t victim = 0;
   int64_t victim_source = 0;
   while (!victim && std::chrono::steady_clock::now() - start < std::chrono::seconds(15)) {
-    for (const auto& [source_id, worker] : schema.claims()) {
+    for (const auto& [source_id, worker] : claims(schema.url())) {
       const auto found = workers.find(worker);
-      if (found == workers.end() || schema.samples_of(source_id) < 1) continue;
+      if (found == workers.end() || samples_of(schema.url(), source_id) < 1) continue;
       victim = found->second;
       victim_source = source_id;
       break;
@@ -158,7 +131,7 @@ TEST(PgIngestWorkers, ThreeProcessesAndAKilledOneIngestEveryFileExactlyOnce) {
 
   // The dead worker's flock went with it, so a survivor still behind it in the library takes
   // its file over; whatever is left claimed, one more run completes.
-  const auto left_claimed = schema.claims();
+  const auto left_claimed = claims(schema.url());
   RecordProperty("left_claimed", static_cast<int>(left_claimed.size()));
   for (const auto& [source_id, worker] : left_claimed)
     EXPECT_EQ(workers.at(worker), victim) << "a live worker left source " << source_id;
@@ -171,7 +144,7 @@ TEST(PgIngestWorkers, ThreeProcessesAndAKilledOneIngestEveryFileExactlyOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 
   auto store = open_store(home, schema.url());
-  EXPECT_TRUE(schema.claims().empty());
+  EXPECT_TRUE(claims(schema.url()).empty());
   const auto sources = store->sources();
   EXPECT_EQ(sources.size(), size_t{kFiles});
   std::set<std::string> paths;

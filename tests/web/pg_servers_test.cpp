@@ -21,42 +21,13 @@
 
 #include "audio/audio.h"
 #include "common/hash.h"
+#include "support/pg_schema.h"
 #include "web/web_fixture.h"
 
 namespace sax::web::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A schema of its own in the test server, selected through the URL, dropped afterwards.
-class PgSchema {
- public:
-  PgSchema() {
-    const char* base = std::getenv("SAXDETECT_TEST_PG");
-    if (!base || !*base) return;
-    base_ = base;
-    name_ = "saxserve_" + std::to_string(getpid());
-    admin("DROP SCHEMA IF EXISTS " + name_ + " CASCADE; CREATE SCHEMA " + name_);
-    url_ = base_ + (base_.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
-           name_ + "&application_name=" + name_;
-  }
-  ~PgSchema() {
-    if (name_.empty()) return;
-    try {
-      admin("DROP SCHEMA IF EXISTS " + name_ + " CASCADE");
-    } catch (const std::exception&) {  // best effort: the cluster is thrown away anyway
-    }
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  void admin(const std::string& statement) const {
-    pqxx::connection conn(base_);
-    pqxx::nontransaction tx(conn);
-    tx.exec(statement);
-  }
-  std::string base_, name_, url_;
-};
 
 // `saxdetect serve --port 0` in a child process (32 votes wanted per clip, so every clip stays
 // a candidate for every labeller); the port is read from its first line.
@@ -146,7 +117,7 @@ void add_samples(Store& store, const Home& home, int count) {
 }
 
 TEST(PgServeProcesses, ClientsSpreadOverTwoServersLoseAndDuplicateNoVote) {
-  PgSchema schema;
+  sax::testing::PgSchema schema("saxserve");
   if (schema.url().empty()) GTEST_SKIP() << "SAXDETECT_TEST_PG is not set";
   constexpr int kSamples = 200, kClients = 32, kVotesPerClient = 15;
   const auto start = std::chrono::steady_clock::now();

@@ -123,12 +123,7 @@ void run_demo(const GlobalOptions& global, const DemoOptions& demo) {
     if (const auto* t = detect::find_truth(truth, file)) evaluator.add(analysis, *t);
   }
 
-  const auto evaluation = evaluator.result();
-  fmt::print(
-      "  on these songs: frame F1 {:.3f} (precision {:.3f}, recall {:.3f}), verdicts right "
-      "{:.0f}%\n",
-      evaluation.frame_f1, evaluation.frame_precision, evaluation.frame_recall,
-      100 * evaluation.clip_accuracy);
+  fmt::print("  against the truth of these songs:\n{}", detect::format_human(evaluator.result()));
 
   step(6, "Next steps");
   fmt::print("  Label samples in your browser:  saxdetect serve --home {}\n", home.root.string());

@@ -20,7 +20,8 @@ inline const char* const kAnalysisHelp = R"(How detection works:
   centre. Smoothing then runs, in this order:
     1. a median filter over --median consecutive windows (odd; 1 = off) removes blips;
     2. hysteresis: a segment starts where the smoothed probability reaches --enter and lasts
-       while it stays at or above --exit (defaults: the model's threshold, and 0.15 below it);
+       while it stays at or above --exit (defaults: the model's threshold, and 0.15 below it
+       but at least half of it, so a tiny threshold still lets segments end);
     3. segments closer than --merge-gap seconds are joined;
     4. segments shorter than --min-segment seconds are dropped.
   Verdict: a file has sax when at least one segment remains and the share of its time inside
@@ -67,8 +68,9 @@ inline void add_analysis_options(CLI::App* command, Options& options) {
       ->capture_default_str();
   command->add_option("--enter", s.enter,
                       "Probability that starts a segment (default: the model's threshold)");
-  command->add_option("--exit", s.exit,
-                      "Probability below which a segment ends (default: enter - 0.15)");
+  command->add_option(
+      "--exit", s.exit,
+      "Probability below which a segment ends (default: enter - 0.15, at least enter / 2)");
   command->add_option("--merge-gap", s.merge_gap, "Join segments closer than this (seconds)")
       ->capture_default_str();
   command->add_option("--min-segment", s.min_segment, "Drop segments shorter than this (seconds)")

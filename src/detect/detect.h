@@ -22,7 +22,9 @@
 // Smoothing (in this order, every step configurable):
 //   1. median filter over `median_windows` consecutive window probabilities (1 = off);
 //   2. hysteresis: a segment starts where the smoothed probability reaches `enter` and lasts
-//      while it stays at or above `exit` (enter = exit gives a plain threshold);
+//      while it stays at or above `exit` (enter = exit gives a plain threshold); the default
+//      exit is default_exit(enter): 0.15 below enter, but never below enter / 2, so a tiny
+//      threshold (0.02) still lets segments end;
 //   3. segments separated by a gap shorter than `merge_gap` seconds are merged;
 //   4. segments shorter than `min_segment` seconds are dropped.
 // Verdict: the file has sax when at least one segment survives and the sax share (segment
@@ -47,7 +49,7 @@ namespace sax::detect {
 struct Smoothing {
   int median_windows = 3;    // odd window count of the median filter; 1 switches it off
   double enter = -1;         // hysteresis upper threshold; < 0: the scorer's threshold()
-  double exit = -1;          // hysteresis lower threshold; < 0: enter - 0.15 (at least 0)
+  double exit = -1;          // hysteresis lower threshold; < 0: default_exit(enter)
   double merge_gap = 1.0;    // seconds; gaps shorter than this between segments are closed
   double min_segment = 2.0;  // seconds; shorter segments are dropped
   double min_share = 0.0;    // verdict: sax share needed besides at least one segment
@@ -107,6 +109,9 @@ std::vector<double> window_starts(size_t count, int sample_rate, size_t window_s
 // Smoothing on its own: probabilities of windows `hop` apart, each `window` seconds long, in a
 // file `duration` seconds long. `enter` must be resolved (>= 0). Returns the segments.
 std::vector<float> median_filter(const std::vector<float>& values, int length);
+// The exit threshold used when Smoothing::exit < 0: max(enter - kExitMargin, enter / 2).
+constexpr double kExitMargin = 0.15;
+double default_exit(double enter);
 std::vector<Segment> segments_from_probabilities(const std::vector<float>& probabilities,
                                                  double hop, double window, double duration,
                                                  const Smoothing& smoothing, double enter);

@@ -86,10 +86,17 @@ std::vector<float> median_filter(const std::vector<float>& values, int length) {
   return out;
 }
 
+double default_exit(double enter) {
+  // A fixed margin below a small threshold would reach 0, where every window qualifies and a
+  // segment never ends (a calibrated zero-shot threshold can be 0.02). Half the threshold keeps
+  // exit above 0 whenever enter is, and equals the fixed margin at enter = 0.3.
+  return std::max(enter - kExitMargin, enter / 2);
+}
+
 std::vector<Segment> segments_from_probabilities(const std::vector<float>& probabilities,
                                                  double hop, double window, double duration,
                                                  const Smoothing& smoothing, double enter) {
-  const double exit = smoothing.exit >= 0 ? smoothing.exit : std::max(0.0, enter - 0.15);
+  const double exit = smoothing.exit >= 0 ? smoothing.exit : default_exit(enter);
   const auto smoothed = median_filter(probabilities, smoothing.median_windows);
   const Slots slots{hop, window, duration, probabilities.size()};
   std::vector<Segment> raw;

@@ -53,6 +53,19 @@ TEST(Smoothing, HysteresisBridgesDipsAboveExitOnly) {
   EXPECT_EQ(spans(p, s, 0.6), (Spans{{1, 2}, {4, 5}}));
 }
 
+TEST(Smoothing, DefaultExitStaysAboveZeroForTinyThresholds) {
+  // A calibrated zero-shot threshold of 0.02: enter - 0.15 would be negative (clamped to 0),
+  // every window would then stay "at or above exit" and the first segment would never end.
+  const std::vector<float> p{0.03f, 0.03f, 0.0f, 0.0f, 0.03f, 0.005f, 0.0f};
+  Smoothing s = plain();
+  EXPECT_EQ(spans(p, s, 0.02), (Spans{{0, 2}, {4, 5}}));
+  EXPECT_DOUBLE_EQ(default_exit(0.02), 0.01);
+  EXPECT_DOUBLE_EQ(default_exit(0.5), 0.35);  // the usual margin where it is large enough
+  EXPECT_GT(default_exit(1e-6), 0.0);
+  // A window between exit (0.01) and enter keeps a segment open.
+  EXPECT_EQ(spans({0.03f, 0.015f, 0.03f, 0.0f}, s, 0.02), (Spans{{0, 3}}));
+}
+
 TEST(Smoothing, DefaultExitIsEnterMinusAMargin) {
   const std::vector<float> p{0.7f, 0.58f, 0.7f, 0.45f, 0.7f};
   Smoothing s = plain();  // exit < 0: enter - 0.15 = 0.5

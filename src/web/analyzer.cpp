@@ -77,17 +77,26 @@ nlohmann::json Analyzer::analyse_upload(const std::string& file_name, const std:
   } catch (const Error&) {
     throw HttpError(415, "file: " + file_name + " is not audio that can be decoded");
   }
+  return run(model, upload.path, file_name);
+}
+
+nlohmann::json Analyzer::analyse_file(const fs::path& file, const std::string& display_name) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return run(scorer(), file, display_name);
+}
+
+nlohmann::json Analyzer::run(Scorer& model, const fs::path& file, const std::string& display_name) {
   detect::Options options;
   options.keep_spectrogram = true;
   detect::Analysis analysis;
   try {
-    analysis = detect::analyse_file(upload.path, model, options);
+    analysis = detect::analyse_file(file, model, options);
   } catch (const HttpError&) {
     throw;
   } catch (const Error&) {
-    throw HttpError(422, "file: " + file_name + " could not be decoded to the end");
+    throw HttpError(422, "file: " + display_name + " could not be decoded to the end");
   }
-  analysis.file = file_name;
+  analysis.file = display_name;
   nlohmann::json result = detect::to_json(analysis);
   result["plot"] = detect::plot_svg(analysis);
   return result;

@@ -1,7 +1,8 @@
 #pragma once
 // The /analyze page's work: checks an uploaded file, runs sax::detect on it with the current
-// model, and removes it again. One analysis at a time (each uses every core), the model loaded
-// once and reloaded when home/models/current changes.
+// model, and removes it again; or runs it on an ingested source's file (see sources.h). One
+// analysis at a time (each uses every core), the model loaded once and reloaded when
+// home/models/current changes.
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -25,8 +26,15 @@ class Analyzer {
   // extension or content that does not decode; 409 when there is no model.
   nlohmann::json analyse_upload(const std::string& file_name, const std::string& bytes);
 
+  // The same for a file already on the server (an ingested source, checked by the caller);
+  // "file" is set to `display_name`. HttpError 422 when it does not decode to the end.
+  nlohmann::json analyse_file(const std::filesystem::path& file, const std::string& display_name);
+
  private:
   Scorer& scorer();  // caller holds mutex_
+  // Analyses `file` with `model` and builds the response (caller holds mutex_).
+  nlohmann::json run(Scorer& model, const std::filesystem::path& file,
+                     const std::string& display_name);
 
   Home home_;
   WebOptions::OpenScorer open_scorer_;

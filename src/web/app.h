@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "web/analyzer.h"
 #include "web/server.h"
+#include "web/sources.h"
 #include "web/spectrograms.h"
 
 namespace sax::web {
@@ -22,6 +23,7 @@ struct App {
   WebOptions options;
   SpectrogramCache spectrograms;
   Analyzer analyzer;
+  SourceFiles sources;
 };
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);
@@ -43,5 +45,6 @@ void add_media_routes(httplib::Server& server, App& app);
 void add_admin_routes(httplib::Server& server, App& app);
 void add_model_routes(httplib::Server& server, App& app);
 void add_analyze_routes(httplib::Server& server, App& app);
+void add_source_routes(httplib::Server& server, App& app);
 
 }  // namespace sax::web

@@ -19,6 +19,12 @@ std::string content_type_for(const std::string& file_name) {
       {".m4a", "audio/mp4"},
       {".wav", "audio/wav"},
       {".flac", "audio/flac"},
+      {".oga", "audio/ogg"},
+      {".aac", "audio/aac"},
+      {".mp4", "audio/mp4"},
+      {".wave", "audio/wav"},
+      {".aiff", "audio/aiff"},
+      {".aif", "audio/aiff"},
   };
   const auto found = kTypes.find(std::filesystem::path(file_name).extension().string());
   return found == kTypes.end() ? "application/octet-stream" : found->second;

@@ -54,7 +54,12 @@ struct WebServer::Impl {
   int port = 0;
 
   Impl(Store& store, Home home, WebOptions options)
-      : app{store, home, options, SpectrogramCache(home), Analyzer(home, options.open_scorer)} {}
+      : app{store,
+            home,
+            options,
+            SpectrogramCache(home),
+            Analyzer(home, options.open_scorer),
+            SourceFiles(home)} {}
 
   void configure();
   httplib::Server::HandlerResponse limit_body(const httplib::Request& req,
@@ -100,6 +105,7 @@ void WebServer::Impl::configure() {
   add_admin_routes(server, app);
   add_model_routes(server, app);
   add_analyze_routes(server, app);
+  add_source_routes(server, app);
 }
 
 WebServer::WebServer(Store& store, Home home, WebOptions options)

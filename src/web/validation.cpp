@@ -44,6 +44,18 @@ std::string_view trim_spaces(std::string_view text) {
   return text;
 }
 
+// Valid UTF-8 without control characters, or HttpError 400 naming `field`.
+void check_characters(std::string_view text, const std::string& field) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = utf8_sequence_length(static_cast<unsigned char>(text[i]));
+    if (length == 0 || i + length > text.size()) throw HttpError(400, field + ": not valid UTF-8");
+    const long code = decode_code_point(text, i, length);
+    if (code < 0) throw HttpError(400, field + ": not valid UTF-8");
+    if (is_control(code)) throw HttpError(400, field + ": control characters are not allowed");
+    i += length;
+  }
+}
+
 }  // namespace
 
 std::string checked_annotator(std::string_view raw) {
@@ -52,15 +64,16 @@ std::string checked_annotator(std::string_view raw) {
   if (name.size() > kMaxAnnotatorLength)
     throw HttpError(400, "annotator: at most " + std::to_string(kMaxAnnotatorLength) +
                              " bytes, got " + std::to_string(name.size()));
-  for (size_t i = 0; i < name.size();) {
-    const size_t length = utf8_sequence_length(static_cast<unsigned char>(name[i]));
-    if (length == 0 || i + length > name.size()) throw HttpError(400, "annotator: not valid UTF-8");
-    const long code = decode_code_point(name, i, length);
-    if (code < 0) throw HttpError(400, "annotator: not valid UTF-8");
-    if (is_control(code)) throw HttpError(400, "annotator: control characters are not allowed");
-    i += length;
-  }
+  check_characters(name, "annotator");
   return std::string(name);
+}
+
+std::string checked_text(std::string_view text, std::string_view field, size_t max_bytes) {
+  const std::string name(field);
+  if (text.size() > max_bytes)
+    throw HttpError(400, name + ": at most " + std::to_string(max_bytes) + " bytes");
+  check_characters(text, name);
+  return std::string(text);
 }
 
 int64_t checked_id(std::string_view text, std::string_view field) {

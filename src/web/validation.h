@@ -27,6 +27,9 @@ constexpr size_t kMaxJsonBody = 4096;       // a vote is well under 200 bytes
 // Trims surrounding spaces; refuses empty names, names over kMaxAnnotatorLength bytes, control
 // characters and invalid UTF-8 (400).
 std::string checked_annotator(std::string_view name);
+// Free text such as a search filter: at most `max_bytes`, valid UTF-8, no control characters
+// (400 naming `field` otherwise). May be empty.
+std::string checked_text(std::string_view text, std::string_view field, size_t max_bytes);
 // A positive decimal id that fits int64 (400 otherwise).
 int64_t checked_id(std::string_view text, std::string_view field);
 // "sax", "not_sax" or "unsure" (400 otherwise).

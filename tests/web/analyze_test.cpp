@@ -1,9 +1,11 @@
-// POST /api/analyze with a fake scorer that hears "sax" wherever there is a loud tone.
+// POST /api/analyze (uploads) and the ingested-source endpoints (/api/sources...) with a fake
+// scorer that hears "sax" wherever there is a loud tone.
 #include <cmath>
 #include <fstream>
 #include <iterator>
 
 #include "audio/audio.h"
+#include "common/hash.h"
 #include "model/detector.h"
 #include "web/web_fixture.h"
 
@@ -56,6 +58,30 @@ class AnalyzeTest : public WebTest {
     return client().Post("/api/analyze", items);
   }
 
+  // An ingested source as ingest records it: the song's absolute path (outside the home) and
+  // its content hash. Returns its id.
+  int64_t add_ingested(const std::string& file_name, const std::string& title = "") {
+    const auto folder = dir_.path() / "library";
+    std::filesystem::create_directories(folder);
+    const auto file = folder / file_name;
+    {
+      std::ofstream out(file, std::ios::binary);
+      out << song_bytes(std::filesystem::path(file_name).extension().string());
+    }
+    Source source;
+    source.path = file.string();
+    source.hash = sha256_file(file);
+    source.duration = 12;
+    source.title = title;
+    const int64_t id = store_->claim_source(source, "web-test").source_id;
+    store_->finish_source(id, source.duration);
+    return id;
+  }
+
+  httplib::Result analyse_source(const std::string& id) {
+    return client().Post("/api/sources/" + id + "/analyze", "", "text/plain");
+  }
+
   size_t files_in_uploads() {
     size_t count = 0;
     for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(home_.uploads()))
@@ -103,6 +129,131 @@ TEST_F(AnalyzeTest, WithoutAModelSaysHowToTrainOne) {
   EXPECT_EQ(result->status, 409);
   EXPECT_NE(json_of(result).at("error").get<std::string>().find("saxdetect train"),
             std::string::npos);
+}
+
+TEST_F(AnalyzeTest, ListsIngestedSourcesFilteredByName) {
+  start_with_fake();
+  const int64_t blue = add_ingested("Blue Train.wav");
+  add_ingested("other.flac", "Giant <Steps>");  // other formats: other content hashes
+  add_ingested("third.mp3");
+  auto all = json_of(client().Get("/api/sources"));
+  EXPECT_EQ(all.at("total"), 3);
+  ASSERT_EQ(all.at("sources").size(), 3u);
+  const auto& first = all.at("sources")[0];
+  EXPECT_EQ(first.at("id"), blue);
+  EXPECT_EQ(first.at("name"), "Blue Train.wav");  // the file name only,
+  EXPECT_EQ(first.at("folder"), "library");       // not the full path on the server
+  EXPECT_EQ(first.at("available"), true);
+  EXPECT_EQ(all.dump().find(dir_.path().string()), std::string::npos);
+
+  auto blue_only = json_of(client().Get("/api/sources?q=blue%20TRAIN"));
+  EXPECT_EQ(blue_only.at("total"), 1);
+  ASSERT_EQ(blue_only.at("sources").size(), 1u);
+  EXPECT_EQ(blue_only.at("sources")[0].at("id"), blue);
+  // Titles match too, and come back as plain JSON strings (the page inserts them as text).
+  auto steps = json_of(client().Get("/api/sources?q=%3Csteps"));
+  ASSERT_EQ(steps.at("sources").size(), 1u);
+  EXPECT_EQ(steps.at("sources")[0].at("title"), "Giant <Steps>");
+  // The limit caps the list, not the count of matches.
+  auto limited = json_of(client().Get("/api/sources?limit=2"));
+  EXPECT_EQ(limited.at("total"), 3);
+  EXPECT_EQ(limited.at("sources").size(), 2u);
+  EXPECT_EQ(json_of(client().Get("/api/sources?q=nothing")).at("total"), 0);
+}
+
+TEST_F(AnalyzeTest, SourceListingRefusesBadParameters) {
+  start_with_fake();
+  const std::vector<std::string> queries = {
+      "limit=0", "limit=-3", "limit=x", "limit=100000", "q=" + std::string(300, 'a'),
+      "q=%01",   "q=%FF"};
+  for (const auto& query : queries)
+    EXPECT_EQ(client().Get("/api/sources?" + query)->status, 400) << query;
+}
+
+TEST_F(AnalyzeTest, AnalysesAnIngestedSourceByIdAndPlaysItBack) {
+  start_with_fake();
+  add_ingested("first.wav");
+  const int64_t id = add_ingested("my song.mp3");
+  auto result = analyse_source(std::to_string(id));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const auto json = json_of(result);
+  EXPECT_EQ(json.at("file"), "my song.mp3");
+  EXPECT_EQ(json.at("source_id"), id);
+  EXPECT_EQ(json.at("sax"), true);
+  ASSERT_EQ(json.at("segments").size(), 1u) << json.at("segments").dump();
+  EXPECT_NEAR(json.at("segments")[0].at("start").get<double>(), 4.0, 1.0);
+  EXPECT_NEAR(json.at("segments")[0].at("end").get<double>(), 9.0, 1.0);
+  EXPECT_NE(json.at("plot").get<std::string>().find("<svg"), std::string::npos);
+
+  // Playback: exactly the source's bytes, and a slice for a range request (seeking).
+  const std::string url = json.at("audio");
+  EXPECT_EQ(url, "/api/sources/" + std::to_string(id) + "/audio");
+  std::ifstream in(dir_.path() / "library" / "my song.mp3", std::ios::binary);
+  const std::string bytes(std::istreambuf_iterator<char>(in), {});
+  auto audio = client().Get(url);
+  ASSERT_TRUE(audio);
+  ASSERT_EQ(audio->status, 200);
+  EXPECT_EQ(audio->get_header_value("Content-Type"), "audio/mpeg");
+  EXPECT_EQ(audio->body, bytes);
+  auto slice = client().Get(url, {{"Range", "bytes=100-199"}});
+  ASSERT_TRUE(slice);
+  EXPECT_EQ(slice->status, 206);
+  EXPECT_EQ(slice->body, bytes.substr(100, 100));
+}
+
+TEST_F(AnalyzeTest, RefusesBadAndUnknownSourceIds) {
+  start_with_fake();
+  add_ingested("song.wav");
+  for (const std::string bad : {"abc", "0", "-1", "1.5", "99999999999999999999", "%2E%2E"}) {
+    EXPECT_EQ(analyse_source(bad)->status, 400) << bad;
+    EXPECT_EQ(client().Get("/api/sources/" + bad + "/audio")->status, 400) << bad;
+  }
+  EXPECT_EQ(analyse_source("999")->status, 404);
+  EXPECT_EQ(client().Get("/api/sources/999/audio")->status, 404);
+}
+
+TEST_F(AnalyzeTest, SaysClearlyWhenTheOriginalFileIsGone) {
+  start_with_fake();
+  const int64_t id = add_ingested("moved away.wav");
+  std::filesystem::remove(dir_.path() / "library" / "moved away.wav");
+  auto result = analyse_source(std::to_string(id));
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 410);
+  const std::string message = json_of(result).at("error");
+  EXPECT_NE(message.find("moved away.wav"), std::string::npos) << message;
+  EXPECT_NE(message.find("no longer there"), std::string::npos) << message;
+  EXPECT_EQ(message.find(dir_.path().string()), std::string::npos) << message;
+  EXPECT_EQ(client().Get("/api/sources/" + std::to_string(id) + "/audio")->status, 410);
+  EXPECT_EQ(json_of(client().Get("/api/sources")).at("sources")[0].at("available"), false);
+}
+
+TEST_F(AnalyzeTest, ServesOnlyTheContentThatWasIngested) {
+  start_with_fake();
+  const int64_t id = add_ingested("song.wav");
+  const auto file = dir_.path() / "library" / "song.wav";
+  ASSERT_EQ(client().Get("/api/sources/" + std::to_string(id) + "/audio")->status, 200);
+  // The path now leads to another file: neither analysed nor served.
+  std::filesystem::remove(file);
+  std::ofstream(dir_.path() / "secret.wav") << "not the ingested song";
+  std::filesystem::create_symlink(dir_.path() / "secret.wav", file);
+  EXPECT_EQ(analyse_source(std::to_string(id))->status, 409);
+  auto audio = client().Get("/api/sources/" + std::to_string(id) + "/audio");
+  ASSERT_TRUE(audio);
+  EXPECT_EQ(audio->status, 409);
+  EXPECT_EQ(audio->body.find("not the ingested song"), std::string::npos);
+}
+
+TEST_F(AnalyzeTest, RefusesSourcesThatAreNotAudioOrEscapeTheHome) {
+  start_with_fake();
+  for (const std::string path : {"/etc/passwd", "../outside.wav"}) {
+    Source source;
+    source.path = path;
+    source.hash = sha256_bytes(path.data(), path.size());
+    const int64_t id = store_->claim_source(source, "web-test").source_id;
+    EXPECT_EQ(analyse_source(std::to_string(id))->status, 403) << path;
+    EXPECT_EQ(client().Get("/api/sources/" + std::to_string(id) + "/audio")->status, 403) << path;
+  }
 }
 
 }  // namespace

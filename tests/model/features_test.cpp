@@ -25,6 +25,91 @@ int loudest_band(const Spectrogram& s) {
   return static_cast<int>(std::max_element(energy.begin(), energy.end()) - energy.begin());
 }
 
+double slaney_hz(double mel) {
+  return mel < 15 ? mel * 200.0 / 3.0 : 1000.0 * std::exp((mel - 15.0) * std::log(6.4) / 27.0);
+}
+
+// The log-mel spectrogram by definition, in double precision: a centred, zero-padded, periodic
+// Hann-windowed DFT per frame, power, Slaney triangles of unit area, floored log.
+std::vector<double> naive_log_mel(const std::vector<float>& audio, const FeatureConfig& c) {
+  const int n_fft = c.n_fft, hop = c.hop(), n_freqs = n_fft / 2 + 1;
+  const int frames = 1 + static_cast<int>(audio.size()) / hop;
+  const double fmax = c.fmax > 0 ? c.fmax : c.sample_rate / 2.0;
+  const double lo = slaney_mel(c.fmin), hi = slaney_mel(fmax);
+  std::vector<double> edges(c.n_mels + 2);
+  for (size_t i = 0; i < edges.size(); ++i)
+    edges[i] = slaney_hz(lo + (hi - lo) * static_cast<double>(i) / (c.n_mels + 1));
+  std::vector<double> out(static_cast<size_t>(c.n_mels) * frames);
+  for (int t = 0; t < frames; ++t) {
+    std::vector<double> power(n_freqs);
+    for (int k = 0; k < n_freqs; ++k) {
+      double re = 0, im = 0;
+      for (int n = 0; n < n_fft; ++n) {
+        const long at = static_cast<long>(t) * hop + n - n_fft / 2;
+        const double x = at >= 0 && at < static_cast<long>(audio.size()) ? audio[at] : 0.0;
+        const double w = 0.5 - 0.5 * std::cos(2 * M_PI * n / n_fft);
+        re += w * x * std::cos(2 * M_PI * k * n / n_fft);
+        im -= w * x * std::sin(2 * M_PI * k * n / n_fft);
+      }
+      power[k] = re * re + im * im;
+    }
+    for (int m = 0; m < c.n_mels; ++m) {
+      double sum = 0;
+      for (int k = 0; k < n_freqs; ++k) {
+        const double hz = static_cast<double>(k) * c.sample_rate / n_fft;
+        const double rising = (hz - edges[m]) / (edges[m + 1] - edges[m]);
+        const double falling = (edges[m + 2] - hz) / (edges[m + 2] - edges[m + 1]);
+        sum +=
+            std::max(0.0, std::min(rising, falling)) * 2.0 / (edges[m + 2] - edges[m]) * power[k];
+      }
+      out[static_cast<size_t>(m) * frames + t] = std::log(std::max(sum, c.log_floor));
+    }
+  }
+  return out;
+}
+
+TEST(Features, MatchesTheDefinitionComputedNaively) {
+  FeatureConfig config;
+  config.sample_rate = 8000;
+  config.seconds = 0.25;  // 2000 samples
+  config.n_fft = 256;
+  config.n_mels = 24;
+  config.frames = 26;  // hop 80
+  config.normalise = "none";
+  std::vector<float> audio = testing::tone(0.25, 8000, 1, 440.0, 0.3);
+  uint32_t state = 7;
+  for (size_t i = 0; i < audio.size(); ++i) {  // plus a little noise and a second tone
+    state = state * 1664525u + 1013904223u;
+    audio[i] += 0.05f * (static_cast<float>(state >> 8) / 16777216.0f - 0.5f) +
+                0.2f * static_cast<float>(std::sin(2 * M_PI * 2500.0 * i / 8000.0));
+  }
+  const auto s = log_mel(audio.data(), audio.size(), config);
+  ASSERT_EQ(s.rows, 24);
+  ASSERT_EQ(s.cols, 26);
+  const auto expected = naive_log_mel(audio, config);
+  ASSERT_EQ(expected.size(), s.values.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    ASSERT_NEAR(s.values[i], expected[i], 1e-3 * std::max(1.0, std::abs(expected[i])))
+        << "band " << i / 26 << " frame " << i % 26;
+}
+
+TEST(Features, LongBatchEqualsSmallBatches) {
+  // Many windows go through the STFT in chunks: every window's result is its own.
+  FeatureConfig config;
+  config.n_mels = 64;
+  std::vector<std::vector<float>> windows;
+  for (int i = 0; i < 70; ++i)
+    windows.push_back(testing::tone(5.0, config.sample_rate, 1, 100.0 + 50.0 * i));
+  const auto all = log_mel_batch(windows, config);
+  ASSERT_EQ(all.size(), windows.size());
+  for (size_t i : {size_t{0}, size_t{33}, size_t{64}, size_t{69}}) {
+    const auto one = log_mel(windows[i].data(), windows[i].size(), config);
+    ASSERT_EQ(one.values.size(), all[i].values.size());
+    for (size_t k = 0; k < one.values.size(); ++k)
+      ASSERT_NEAR(one.values[k], all[i].values[k], 1e-4) << "window " << i << " value " << k;
+  }
+}
+
 TEST(Features, DefaultShapeIs128By108) {
   FeatureConfig config;
   const auto audio = testing::tone(5.0, config.sample_rate);

@@ -2,8 +2,13 @@
 // score_sliding call, keep the window overlap between chunks, smooth into segments.
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -207,6 +212,100 @@ Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
   return a;
 }
 
+// Reads a source on a background thread, up to `capacity` samples ahead of the consumer, so
+// decoding overlaps scoring. Errors of the source are rethrown by read(), in order: samples
+// read before the error are still handed out first. The source is only ever called from the
+// background thread, and not after the Prefetcher is destroyed.
+class Prefetcher {
+ public:
+  Prefetcher(ReadFn source, size_t capacity)
+      : source_(std::move(source)),
+        block_(std::clamp<size_t>(capacity / 4, 1, kMaxBlock)),
+        capacity_(std::max(capacity, block_)),
+        thread_([this] { produce(); }) {}
+
+  ~Prefetcher() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+  Prefetcher(const Prefetcher&) = delete;
+  Prefetcher& operator=(const Prefetcher&) = delete;
+
+  size_t read(float* out, size_t count) {
+    size_t written = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (written < count) {
+      changed_.wait(lock, [&] { return !ready_.empty() || done_; });
+      if (ready_.empty()) {
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+        break;
+      }
+      std::vector<float>& front = ready_.front();
+      const size_t n = std::min(count - written, front.size() - front_pos_);
+      std::memcpy(out + written, front.data() + front_pos_, n * sizeof(float));
+      written += n;
+      front_pos_ += n;
+      queued_ -= n;
+      if (front_pos_ == front.size()) {
+        spare_ = std::move(front);
+        ready_.pop_front();
+        front_pos_ = 0;
+      }
+      changed_.notify_all();
+    }
+    return written;
+  }
+
+ private:
+  static constexpr size_t kMaxBlock = 1 << 16;
+
+  void produce() {
+    try {
+      for (;;) {
+        std::vector<float> block;
+        {
+          std::unique_lock<std::mutex> lock(mutex_);
+          changed_.wait(lock, [&] { return stop_ || queued_ + block_ <= capacity_; });
+          if (stop_) return;
+          block = std::move(spare_);  // reuse a consumed block's memory
+        }
+        block.resize(block_);
+        const size_t got = source_(block.data(), block.size());
+        block.resize(got);
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (got == 0) {
+          done_ = true;
+          break;
+        }
+        queued_ += got;
+        ready_.push_back(std::move(block));
+        changed_.notify_all();
+      }
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+      done_ = true;
+    }
+    changed_.notify_all();
+  }
+
+  ReadFn source_;
+  const size_t block_, capacity_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::vector<float>> ready_;
+  std::vector<float> spare_;
+  size_t front_pos_ = 0, queued_ = 0;
+  bool done_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once everything above is initialised
+};
+
 Analysis analyse(const ReadFn& read, Scorer& scorer, const Options& options,
                  const std::string& name) {
   validate(options);
@@ -261,7 +360,11 @@ Analysis analyse_samples(const float* audio, size_t count, Scorer& scorer, const
 Analysis analyse_file(const std::filesystem::path& file, Scorer& scorer, const Options& options) {
   validate(options);  // option errors are not the file's fault: report them without its name
   Decoder decoder(file, scorer.sample_rate());  // throws "<file>: <reason>"
-  ReadFn read = [&](float* out, size_t n) { return decoder.read(out, n); };
+  // Decoding runs ahead on its own thread while the scorer works on the chunk before.
+  const Geometry g = geometry_for(scorer, options);
+  Prefetcher prefetcher([&](float* out, size_t n) { return decoder.read(out, n); },
+                        /*capacity=*/(g.chunk_windows - 1) * g.hop + g.window);
+  ReadFn read = [&](float* out, size_t n) { return prefetcher.read(out, n); };
   try {
     return analyse(read, scorer, options, file.string());
   } catch (const Error& e) {

@@ -13,6 +13,7 @@
 // every window lies fully inside some chunk) and each chunk is scored with one
 // Scorer::score_sliding call. Memory stays bounded by the chunk size whatever the file length,
 // and the windows are exactly those a one-shot analysis of the whole file would give.
+// analyse_file decodes on a second thread, up to one chunk ahead, while the scorer works.
 //
 // Timing: window i starts at i*hop and covers [i*hop, i*hop + window]. For segments each
 // window stands for the hop-long slot around its centre, [i*hop + (window-hop)/2,

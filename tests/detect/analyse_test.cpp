@@ -191,6 +191,54 @@ TEST(AnalyseFile, DecodesTheFileAtTheScorersRate) {
   EXPECT_NEAR(a.segments[0].end, 12, 0.35);
 }
 
+TEST(AnalyseFile, DecodingAheadGivesTheInMemoryResult) {
+  // Decoding runs on its own thread, in blocks unrelated to the chunks: every window must still
+  // see exactly the samples of a one-shot decode, across many chunk and block boundaries.
+  TempDir dir;
+  write_audio(dir / "song.flac", song_with_sax(95.3, {{3, 9.5}, {20.2, 31}, {70, 95.3}}),
+              kFakeRate);
+  const auto decoded = decode_mono(dir / "song.flac", kFakeRate);
+  for (double chunk : {2.5, 7.0, 1000.0}) {
+    ToneScorer from_file, from_memory;
+    const Analysis a = detect::analyse_file(dir / "song.flac", from_file, with_hop(0.5, chunk));
+    const Analysis b = analyse(decoded, from_memory, with_hop(0.5, chunk));
+    EXPECT_EQ(from_file.calls, from_memory.calls);
+    EXPECT_EQ(a.duration, b.duration);
+    ASSERT_EQ(a.windows.size(), b.windows.size()) << "chunk " << chunk;
+    for (size_t i = 0; i < a.windows.size(); ++i)
+      ASSERT_EQ(a.windows[i].probability, b.windows[i].probability) << i << ", chunk " << chunk;
+    EXPECT_EQ(a.segments.size(), 3u);
+  }
+}
+
+// Fails on its n-th score_sliding call.
+class FailingScorer : public ToneScorer {
+ public:
+  explicit FailingScorer(size_t fail_on) : fail_on_(fail_on) {}
+  std::vector<float> score_sliding(const float* audio, size_t count, size_t hop) override {
+    if (calls + 1 == fail_on_) throw Error("scorer gave up");
+    return ToneScorer::score_sliding(audio, count, hop);
+  }
+
+ private:
+  size_t fail_on_;
+};
+
+TEST(AnalyseFile, AScorerErrorStopsTheDecodingThread) {
+  TempDir dir;
+  write_audio(dir / "long.wav", song_with_sax(200, {}), kFakeRate);
+  for (size_t fail_on : {1u, 3u}) {
+    FailingScorer scorer(fail_on);
+    try {
+      detect::analyse_file(dir / "long.wav", scorer, with_hop(1.0, 5));
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("scorer gave up"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("long.wav"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(AnalyseFile, UnreadableFileErrorNamesIt) {
   TempDir dir;
   const auto path = dir / "broken.mp3";

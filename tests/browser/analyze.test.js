@@ -1,7 +1,9 @@
 // End-to-end analysis: render a small synthetic library, label it from its truth, train a tiny
 // CNN, then upload one of its sax songs on /analyze and check that the page lists segments
 // where the truth has saxophone, shows the plot, and that clicking a segment seeks the player.
-// Saves analyze.png. Run through run.sh, which sets SAXDETECT_BIN, CHROMIUM and SCREENSHOT_DIR;
+// Saves analyze.png. Then the same for another sax song picked from the ingested library by
+// typing part of its name (played back from the server; analyze-source.png), and a song whose
+// file was deleted after ingest, which the list and the error message say is missing. Run through run.sh, which sets SAXDETECT_BIN, CHROMIUM and SCREENSHOT_DIR;
 // DOCS_SCREENSHOT=FILE also copies the screenshot there.
 "use strict";
 
@@ -26,7 +28,9 @@ const trainConfig = {
   validation_fraction: 0.15, test_fraction: 0.1,
 };
 
-// synth -> ingest -> labels from truth -> train; returns the song with the most saxophone.
+const saxSeconds = (song) => song.sax.reduce((sum, [start, end]) => sum + end - start, 0);
+
+// synth -> ingest -> labels from truth -> train; returns the songs, most saxophone first.
 function makeModel() {
   saxdetect("synth", "--out", library, "--songs", "16", "--seconds", "20", "--seed", "3", "--format", "wav");
   saxdetect("ingest", library);
@@ -35,10 +39,9 @@ function makeModel() {
   fs.writeFileSync(config, JSON.stringify(trainConfig));
   saxdetect("train", "--config", config, "--out", "browser");
   const songs = JSON.parse(fs.readFileSync(path.join(library, "truth.json"), "utf8")).songs;
-  const saxSeconds = (song) => song.sax.reduce((sum, [start, end]) => sum + end - start, 0);
-  const song = songs.reduce((best, s) => (saxSeconds(s) > saxSeconds(best) ? s : best));
-  assert.ok(saxSeconds(song) > 0, "the library has no song with saxophone");
-  return song;
+  songs.sort((a, b) => saxSeconds(b) - saxSeconds(a));
+  assert.ok(saxSeconds(songs[1]) > 0, "the library has fewer than two songs with saxophone");
+  return songs;
 }
 
 // The model scores 5-second windows, one per second, so a segment's edges can sit up to half a
@@ -47,9 +50,45 @@ const slack = 2.5;
 const overlapsTruth = (segment, sax) =>
   sax.some(([start, end]) => segment.start < end + slack && segment.end > start - slack);
 
+// Clicking a segment that overlaps the truth (the latest one) seeks the player to its start; the
+// player is parked near the end first so the jump is visible even for a segment at 0:00.
+async function checkSeek(page, result, truth) {
+  const buttons = page.locator("#segments button.segment");
+  assert.equal(await buttons.count(), result.segments.length);
+  const index = result.segments.reduce((best, s, i) =>
+    (overlapsTruth(s, truth) && (best < 0 || s.start > result.segments[best].start) ? i : best), -1);
+  const segment = result.segments[index];
+  await page.waitForFunction(() => document.getElementById("player").readyState >= 1);
+  await page.evaluate(() => {
+    const player = document.getElementById("player");
+    player.pause();
+    player.currentTime = player.duration - 1;
+  });
+  await page.waitForFunction(() => document.getElementById("player").currentTime > 2);
+  await buttons.nth(index).click();
+  await page.waitForFunction((start) => {
+    const player = document.getElementById("player");
+    return Math.abs(player.currentTime - start) < 0.5;
+  }, segment.start, { timeout: 5000 });
+}
+
+// Types part of `file`'s name into the filter and selects it in the list of ingested songs;
+// returns the option's text.
+async function pickSource(page, file) {
+  await page.fill("#source-filter", file.replace(/\.[a-z0-9]+$/, ""));
+  const option = page.locator("#source option", { hasText: file });
+  await option.waitFor({ state: "attached", timeout: 5000 });
+  await page.waitForFunction(() => document.querySelectorAll("#source option").length === 1);
+  await page.selectOption("#source", await option.getAttribute("value"));
+  return option.textContent();
+}
+
+const isSourceAnalysis = (r) => /\/api\/sources\/\d+\/analyze$/.test(r.url());
+
 async function main() {
   const started = Date.now();
-  const song = makeModel();
+  const songs = makeModel();
+  const song = songs[0];
   const trained = (Date.now() - started) / 1000;
   const { server, url } = await harness.startServer(home);
   const context = await harness.launchBrowser(work);
@@ -72,37 +111,47 @@ async function main() {
     assert.ok(result.segments.some((s) => overlapsTruth(s, song.sax)),
       `segments ${JSON.stringify(result.segments)} miss the truth ${JSON.stringify(song.sax)}`);
     assert.match(await page.textContent("#verdict"), /Saxophone found/);
-    const buttons = page.locator("#segments button.segment");
-    assert.equal(await buttons.count(), result.segments.length);
     assert.ok((await page.textContent("#summary")).includes(song.file));
 
     // The plot (an SVG data URL) is drawn.
     await page.waitForFunction(() => document.getElementById("plot").naturalWidth > 0);
     assert.match(await page.getAttribute("#plot", "src"), /^data:image\/svg\+xml/);
 
-    // Clicking a segment that overlaps the truth (the latest one) seeks the player to its start;
-    // the player is parked near the end first so the jump is visible even for a segment at 0:00.
-    const index = result.segments.reduce((best, s, i) =>
-      (overlapsTruth(s, song.sax) && (best < 0 || s.start > result.segments[best].start) ? i : best), -1);
-    const segment = result.segments[index];
-    await page.waitForFunction(() => document.getElementById("player").readyState >= 1);
-    await page.evaluate(() => {
-      const player = document.getElementById("player");
-      player.pause();
-      player.currentTime = player.duration - 1;
-    });
-    await page.waitForFunction(() => document.getElementById("player").currentTime > 2);
-    await buttons.nth(index).click();
-    await page.waitForFunction((start) => {
-      const player = document.getElementById("player");
-      return Math.abs(player.currentTime - start) < 0.5;
-    }, segment.start, { timeout: 5000 });
+    await checkSeek(page, result, song.sax);
 
     await page.waitForTimeout(300);
     fs.mkdirSync(screenshots, { recursive: true });
     const shot = path.join(screenshots, "analyze.png");
     await page.screenshot({ path: shot, fullPage: true });
     if (process.env.DOCS_SCREENSHOT) fs.copyFileSync(shot, process.env.DOCS_SCREENSHOT);
+
+    // Another sax song, picked from the ingested library: analysed by id on the server and
+    // played back from it (seeking needs its range requests).
+    const picked = songs[1];
+    await pickSource(page, picked.file);
+    const pickedResponse = page.waitForResponse(isSourceAnalysis, { timeout: 60000 });
+    await page.click("#analyze-source");
+    const pickedResult = await (await pickedResponse).json();
+    await page.waitForFunction((file) => document.getElementById("summary").textContent.startsWith(file),
+      picked.file);
+    assert.equal(await page.textContent("#analyze-error"), "");
+    assert.equal(pickedResult.file, picked.file);
+    assert.ok(pickedResult.segments.some((s) => overlapsTruth(s, picked.sax)),
+      `segments ${JSON.stringify(pickedResult.segments)} miss the truth ${JSON.stringify(picked.sax)}`);
+    assert.match(await page.getAttribute("#player", "src"), /^\/api\/sources\/\d+\/audio$/);
+    await checkSeek(page, pickedResult, picked.sax);
+    await page.screenshot({ path: path.join(screenshots, "analyze-source.png"), fullPage: true });
+
+    // A song whose file went away after ingest: the list marks it, analysing it says why.
+    const gone = songs[songs.length - 1];
+    fs.rmSync(path.join(library, gone.file));
+    assert.match(await pickSource(page, gone.file), /original file missing/);
+    const goneResponse = page.waitForResponse(isSourceAnalysis);
+    await page.click("#analyze-source");
+    assert.equal((await goneResponse).status(), 410);
+    await page.waitForFunction(() => document.getElementById("analyze-error").textContent !== "");
+    assert.match(await page.textContent("#analyze-error"), /no longer there/);
+    assert.ok((await page.textContent("#analyze-error")).includes(gone.file));
 
     assert.deepEqual(errors, [], "JavaScript errors on the page");
     const found = result.segments.map((s) => `${s.start}-${s.end}`).join(", ");

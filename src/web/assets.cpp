@@ -1,5 +1,6 @@
 #include "web/assets.h"
 
+#include <cctype>
 #include <filesystem>
 
 namespace sax::web {
@@ -26,7 +27,9 @@ std::string content_type_for(const std::string& file_name) {
       {".aiff", "audio/aiff"},
       {".aif", "audio/aiff"},
   };
-  const auto found = kTypes.find(std::filesystem::path(file_name).extension().string());
+  std::string extension = std::filesystem::path(file_name).extension().string();
+  for (auto& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto found = kTypes.find(extension);
   return found == kTypes.end() ? "application/octet-stream" : found->second;
 }
 

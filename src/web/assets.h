@@ -10,7 +10,7 @@ namespace sax::web {
 // File name (as in web/) -> content. Generated: see src/web/CMakeLists.txt.
 const std::map<std::string, std::string_view>& embedded_assets();
 
-// MIME type from the file extension ("application/octet-stream" when unknown).
+// MIME type from the file extension, in any case ("application/octet-stream" when unknown).
 std::string content_type_for(const std::string& file_name);
 
 }  // namespace sax::web

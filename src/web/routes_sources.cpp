@@ -3,6 +3,7 @@
 //   POST /api/sources/ID/analyze       the /api/analyze result, plus "source_id" and "audio"
 //   GET  /api/sources/ID/audio         the source's file (range requests work)
 // Only ids come from the client; the file is the one the store names, checked by SourceFiles.
+#include <algorithm>
 #include <fstream>
 #include <memory>
 
@@ -59,12 +60,6 @@ void analyze_source(App& app, const httplib::Request& req, httplib::Response& re
   send_json(res, 200, result);
 }
 
-std::string lower_extension(const fs::path& file) {
-  std::string extension = file.extension().string();
-  for (auto& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return extension;
-}
-
 // Streams the file in pieces (a long song is never read into memory whole); httplib answers
 // Range requests with the matching slice, so the player can seek.
 void source_audio(App& app, const httplib::Request& req, httplib::Response& res) {
@@ -74,7 +69,7 @@ void source_audio(App& app, const httplib::Request& req, httplib::Response& res)
   const uintmax_t size = fs::file_size(file, ec);
   auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
   if (ec || !*in) throw HttpError(410, "source " + std::to_string(source.id) + ": cannot read it");
-  const std::string type = content_type_for("x" + lower_extension(file));
+  const std::string type = content_type_for(file.filename().string());
   res.set_header("Cache-Control", "private, max-age=3600");
   res.set_content_provider(static_cast<size_t>(size), type.c_str(),
                            [in](size_t offset, size_t length, httplib::DataSink& sink) {

@@ -7,6 +7,7 @@
 #include "audio/audio.h"
 #include "common/hash.h"
 #include "model/detector.h"
+#include "web/assets.h"
 #include "web/web_fixture.h"
 
 namespace sax::web::testing {
@@ -200,6 +201,14 @@ TEST_F(AnalyzeTest, AnalysesAnIngestedSourceByIdAndPlaysItBack) {
   ASSERT_TRUE(slice);
   EXPECT_EQ(slice->status, 206);
   EXPECT_EQ(slice->body, bytes.substr(100, 100));
+}
+
+TEST(ContentType, FollowsTheExtensionInAnyCase) {
+  // Ingested files keep their own names: "SONG.MP3" must still play as audio/mpeg.
+  EXPECT_EQ(content_type_for("SONG.MP3"), "audio/mpeg");
+  EXPECT_EQ(content_type_for("a.Flac"), "audio/flac");
+  EXPECT_EQ(content_type_for("b.aiff"), "audio/aiff");
+  EXPECT_EQ(content_type_for("c.exe"), "application/octet-stream");
 }
 
 TEST_F(AnalyzeTest, RefusesBadAndUnknownSourceIds) {

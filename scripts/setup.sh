@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config ccache git clang-format
   libtorch-dev
+  # LibTorch does its matrix products through the system BLAS; without OpenBLAS, Debian falls
+  # back to the reference BLAS, which made every convolution 10-20x slower.
+  libopenblas0-pthread
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg
   libsqlite3-dev libpqxx-dev postgresql
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libpng-dev

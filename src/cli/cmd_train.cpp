@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "common/error.h"
 #include "model/train.h"
+#include "model/yamnet.h"
 #include "store/store.h"
 
 namespace sax::cli {
@@ -12,8 +13,9 @@ namespace sax::cli {
 namespace {
 
 struct TrainFlags {
-  std::string config_file, out;
+  std::string config_file, out, backbone;
   int epochs = 0;
+  int freeze = -1;
   int64_t seed = -1;
   bool resume = false;
 };
@@ -33,6 +35,13 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
   if (flags.epochs > 0) config.epochs = flags.epochs;
   if (flags.seed >= 0) config.seed = static_cast<uint64_t>(flags.seed);
   const Home home = global.resolve_home();
+  if (!flags.backbone.empty())
+    config.backbone.file =
+        flags.backbone == "yamnet" ? default_yamnet_file(home.models()).string() : flags.backbone;
+  if (flags.freeze >= 0) {
+    if (!config.backbone.enabled()) throw Error("--freeze needs --backbone");
+    config.backbone.freeze = flags.freeze;
+  }
   auto store = open_store(home, global.db);
   TrainOptions options;
   options.name = flags.out;
@@ -59,7 +68,8 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
 }
 
 const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
-  auto* command = app.add_subcommand("train", "Train the CNN on labelled samples");
+  auto* command =
+      app.add_subcommand("train", "Train the CNN (or fine-tune a backbone) on labelled samples");
   static TrainFlags flags;
   command
       ->add_option("--config", flags.config_file,
@@ -71,6 +81,13 @@ const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::NonNegativeNumber);
   command->add_option("--out", flags.out,
                       "Model name: folder under <home>/models (default: cnn-<time>)");
+  command->add_option("--backbone", flags.backbone,
+                      "Fine-tune a pretrained backbone instead of the CNN: a model file from "
+                      "`saxdetect backbone import`, or \"yamnet\" for <home>/models/yamnet.pt");
+  command
+      ->add_option("--freeze", flags.freeze,
+                   "Backbone layers kept fixed (0-14; default 14: only the new head trains)")
+      ->check(CLI::Range(0, 14));
   command->add_flag("--resume", flags.resume,
                     "Continue an interrupted run of the model named by --out");
   command->callback([&global] { run_train(global, flags); });

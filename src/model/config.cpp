@@ -135,9 +135,26 @@ void from_json(const nlohmann::json& j, DesertConfig& c) {
         "tolerance must be positive, epochs at least 1, max_restarts 0 or more");
 }
 
+void to_json(nlohmann::json& j, const BackboneConfig& c) {
+  j = {{"file", c.file}, {"freeze", c.freeze}, {"lr_scale", c.lr_scale}};
+}
+
+void from_json(const nlohmann::json& j, BackboneConfig& c) {
+  const std::string w = "backbone config";
+  jf::require_object(j, w);
+  jf::reject_unknown(j, {"file", "freeze", "lr_scale"}, w);
+  jf::read(j, "file", c.file, w);
+  jf::read(j, "freeze", c.freeze, w);
+  jf::read(j, "lr_scale", c.lr_scale, w);
+  check(c.freeze >= 0 && c.freeze <= 14, w,
+        fmt::format("freeze must be 0..14 (YAMNet's layers), got {}", c.freeze));
+  check(c.lr_scale > 0, w, fmt::format("lr_scale must be positive, got {}", c.lr_scale));
+}
+
 void to_json(nlohmann::json& j, const TrainConfig& c) {
   j = {{"features", c.features},
        {"net", c.net},
+       {"backbone", c.backbone},
        {"augment", c.augment},
        {"desert", c.desert},
        {"epochs", c.epochs},
@@ -158,12 +175,13 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   const std::string w = "train config";
   jf::require_object(j, w);
   jf::reject_unknown(j,
-                     {"features", "net", "augment", "desert", "epochs", "batch_size", "lr",
-                      "weight_decay", "schedule", "patience", "clip_norm", "seed",
+                     {"features", "net", "backbone", "augment", "desert", "epochs", "batch_size",
+                      "lr", "weight_decay", "schedule", "patience", "clip_norm", "seed",
                       "validation_fraction", "test_fraction", "split_seed", "threads"},
                      w);
   jf::read(j, "features", c.features, w);
   jf::read(j, "net", c.net, w);
+  jf::read(j, "backbone", c.backbone, w);
   jf::read(j, "augment", c.augment, w);
   jf::read(j, "desert", c.desert, w);
   jf::read(j, "epochs", c.epochs, w);

@@ -62,10 +62,18 @@ struct FeatureCache::Shard {
   }
 };
 
-FeatureCache::FeatureCache(const Home& home, FeatureConfig config)
-    : home_(home), config_(std::move(config)), dir_(home.cache() / "features" / config_.key()) {
+nlohmann::json LogMelExtractor::describe() const { return config_; }
+
+torch::Tensor LogMelExtractor::compute(const torch::Tensor& audio) {
+  return mel::log_mel_windows(audio, config_);
+}
+
+FeatureCache::FeatureCache(const Home& home, std::unique_ptr<FeatureExtractor> extractor)
+    : home_(home),
+      extractor_(std::move(extractor)),
+      dir_(home.cache() / "features" / extractor_->key()) {
   fs::create_directories(dir_);
-  const nlohmann::json description = config_;
+  const nlohmann::json description = extractor_->describe();
   const auto config_file = dir_ / "config.json";
   if (!fs::exists(config_file)) {
     const std::string text = description.dump(2);
@@ -76,8 +84,14 @@ FeatureCache::FeatureCache(const Home& home, FeatureConfig config)
 
 FeatureCache::~FeatureCache() = default;
 
+size_t FeatureCache::floats_per_sample() const {
+  size_t n = 1;
+  for (int64_t d : extractor_->shape()) n *= static_cast<size_t>(d);
+  return n;
+}
+
 void FeatureCache::load_shards() {
-  const size_t floats_per_sample = static_cast<size_t>(config_.n_mels) * config_.frames;
+  const size_t floats_per_sample = this->floats_per_sample();
   for (const auto& entry : fs::directory_iterator(dir_)) {
     if (entry.path().extension() != ".idx") continue;
     auto bin = entry.path();
@@ -126,13 +140,14 @@ void FeatureCache::ensure(const std::vector<Sample>& samples, bool quiet) {
   for (const auto& s : samples)
     if (!contains(s) && !queued[cache_key(s)]) missing.push_back(&s), queued[cache_key(s)] = true;
   if (missing.empty()) return;
-  spdlog::info("computing log-mel features for {} samples into {}", missing.size(), dir_.string());
+  spdlog::info("computing features for {} samples into {}", missing.size(), dir_.string());
   Progress progress("features", missing.size(),
                     quiet ? Progress::Mode::never : Progress::Mode::automatic);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> pending;
   std::vector<std::string> pending_keys;
-  const auto length = static_cast<int64_t>(config_.window_samples());
+  const auto length = static_cast<int64_t>(extractor_->window_samples());
+  const double seconds = static_cast<double>(length) / extractor_->sample_rate();
   for (size_t first = 0; first < missing.size(); first += kComputeBatch) {
     const size_t n = std::min(kComputeBatch, missing.size() - first);
     auto audio = torch::zeros({static_cast<int64_t>(n), length});
@@ -140,7 +155,7 @@ void FeatureCache::ensure(const std::vector<Sample>& samples, bool quiet) {
       const Sample& s = *missing[first + i];
       std::vector<float> pcm;
       try {
-        pcm = decode_mono(home_.inside(s.path), config_.sample_rate);
+        pcm = decode_mono(home_.inside(s.path), extractor_->sample_rate());
       } catch (const Error& e) {
         throw Error(fmt::format("sample {}: {}", s.id, e.what()));
       }
@@ -148,8 +163,8 @@ void FeatureCache::ensure(const std::vector<Sample>& samples, bool quiet) {
                   std::min<size_t>(pcm.size(), length) * sizeof(float));
       pending_keys.push_back(cache_key(s));
     }
-    pending.push_back(mel::log_mel_windows(audio, config_));
-    progress.advance(n, static_cast<double>(n) * config_.seconds);
+    pending.push_back(extractor_->compute(audio).to(torch::kCPU));
+    progress.advance(n, static_cast<double>(n) * seconds);
     if (pending_keys.size() >= kShardSamples || first + n == missing.size()) {
       write_shard(torch::cat(pending, 0), pending_keys);
       pending.clear();
@@ -163,9 +178,10 @@ void FeatureCache::ensure(const std::vector<Sample>& samples, bool quiet) {
 }
 
 torch::Tensor FeatureCache::get(const std::vector<const Sample*>& samples) const {
-  const int64_t rows = config_.n_mels, cols = config_.frames;
-  const size_t floats = static_cast<size_t>(rows * cols);
-  auto out = torch::empty({static_cast<int64_t>(samples.size()), rows, cols});
+  const size_t floats = floats_per_sample();
+  auto shape = extractor_->shape();
+  shape.insert(shape.begin(), static_cast<int64_t>(samples.size()));
+  auto out = torch::empty(shape);
   float* dst = out.data_ptr<float>();
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto it = slots_.find(cache_key(*samples[i]));

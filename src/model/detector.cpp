@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "model/backbone.h"
 #include "model/mel.h"
 #include "model/net.h"
 
@@ -124,6 +125,7 @@ std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {
   const auto j = read_model_json(model_dir);
   const auto where = (model_dir / "model.json").string();
   try {
+    if (j.value("kind", "cnn") == "backbone") return load_backbone_scorer(model_dir, j);
     const auto features = j.at("features").get<FeatureConfig>();
     const auto net = j.at("net").get<NetConfig>();
     const double threshold = j.at("threshold").get<double>();

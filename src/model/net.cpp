@@ -51,8 +51,12 @@ int64_t dry_run_size(torch::nn::Sequential& blocks, const NetConfig& config, int
 CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols) {
   features_ = register_module("features", conv_blocks(config));
   fc_inputs_ = dry_run_size(features_, config, rows, cols);
+  head_ = register_module("head", logit_head(config, fc_inputs_));
+}
+
+torch::nn::Sequential logit_head(const NetConfig& config, int64_t inputs) {
   torch::nn::Sequential head;
-  int64_t width = fc_inputs_;
+  int64_t width = inputs;
   if (config.hidden > 0) {
     head->push_back(torch::nn::Dropout(config.dropout));
     head->push_back(torch::nn::Linear(width, config.hidden));
@@ -61,7 +65,7 @@ CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols) {
   }
   head->push_back(torch::nn::Dropout(config.dropout));
   head->push_back(torch::nn::Linear(width, 1));
-  head_ = register_module("head", head);
+  return head;
 }
 
 torch::Tensor CnnImpl::forward(const torch::Tensor& input) {

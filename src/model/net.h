@@ -6,12 +6,20 @@
 
 namespace sax {
 
+// Any network the trainer trains: a prepared input batch -> one logit per item [B]. The CNN and
+// the backbone-with-head (backbone.h) are the two kinds.
+class NetworkImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+};
+using Network = std::shared_ptr<NetworkImpl>;
+
 // conv blocks -> flatten -> [dropout -> linear -> ReLU] -> dropout -> linear -> one logit.
 // Input [B, 1, rows, cols]; output logits [B].
-class CnnImpl : public torch::nn::Module {
+class CnnImpl : public NetworkImpl {
  public:
   CnnImpl(const NetConfig& config, int rows, int cols);
-  torch::Tensor forward(const torch::Tensor& input);
+  torch::Tensor forward(const torch::Tensor& input) override;
   int64_t fc_inputs() const { return fc_inputs_; }
 
  private:
@@ -20,6 +28,10 @@ class CnnImpl : public torch::nn::Module {
   int64_t fc_inputs_ = 0;
 };
 TORCH_MODULE(Cnn);
+
+// The fully connected head shared by both kinds: [dropout -> linear -> ReLU] -> dropout ->
+// linear -> one logit, from `inputs` features (config.hidden 0: no hidden layer).
+torch::nn::Sequential logit_head(const NetConfig& config, int64_t inputs);
 
 // Kaiming-normal (fan-in, ReLU gain) weights and zero biases for every conv and linear layer.
 void kaiming_init(torch::nn::Module& module);

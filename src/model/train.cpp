@@ -91,7 +91,7 @@ void make_current(const Home& home, const std::string& name) {
 
 // Scores every non-silent sample in the store so the labelling app can ask about the most
 // uncertain ones first (active learning).
-void predict_store(Store& store, FeatureCache& cache, Cnn& net, const FeatureConfig& features,
+void predict_store(Store& store, FeatureCache& cache, const Network& net, const ModelKind& kind,
                    const std::string& model, bool quiet) {
   const auto samples = store.samples(/*include_silent=*/false);
   if (samples.empty()) return;
@@ -100,7 +100,7 @@ void predict_store(Store& store, FeatureCache& cache, Cnn& net, const FeatureCon
   for (const auto& s : samples) pointers.push_back(&s);
   std::vector<size_t> all(samples.size());
   std::iota(all.begin(), all.end(), 0);
-  const auto p = predict(net, CacheSource(cache, pointers), all, features);
+  const auto p = predict(net, kind, CacheSource(cache, pointers), all);
   std::vector<std::pair<int64_t, double>> rows;
   for (size_t i = 0; i < samples.size(); ++i) rows.emplace_back(samples[i].id, p[i]);
   store.put_predictions(model, rows);
@@ -138,7 +138,8 @@ void summarise(CvResult& cv) {
 TrainResult train_model(Store& store, const Home& home, const TrainConfig& config,
                         const TrainOptions& options) {
   home.create();
-  FeatureCache cache(home, config.features);
+  const auto kind = model_kind(config);
+  FeatureCache cache(home, kind->extractor());
   const auto data = labelled_data(store, cache, options.quiet);
   const auto split = grouped_split(data.samples, config.validation_fraction, config.test_fraction,
                                    config.split_seed);
@@ -155,14 +156,14 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
       train_core(CacheSource(cache, data.pointers), data.labels, split, config, dir, options);
   if (options.make_current && !trained.result.stopped) make_current(home, name);
   if (options.predict_store && !trained.result.stopped)
-    predict_store(store, cache, trained.net, config.features, name, options.quiet);
+    predict_store(store, cache, trained.net, *kind, name, options.quiet);
   return trained.result;
 }
 
 CvResult cross_validate(Store& store, const Home& home, const TrainConfig& config, int folds,
                         bool quiet, const std::atomic<bool>* stop) {
   home.create();
-  FeatureCache cache(home, config.features);
+  FeatureCache cache(home, model_kind(config)->extractor());
   const auto data = labelled_data(store, cache, quiet);
   // The fixed test set stays out: folds are drawn from the rest only.
   const auto fixed = grouped_split(data.samples, config.validation_fraction, config.test_fraction,

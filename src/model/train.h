@@ -56,9 +56,20 @@ struct DesertConfig {
   int max_restarts = 3;     // new seeds tried before giving up
 };
 
+// Transfer learning: a pretrained network (YAMNet, written by `saxdetect backbone import`) whose
+// 1024-d patch embeddings feed a new binary head (NetConfig's hidden and dropout) instead of the
+// CNN. Its input is its own log-mel front end (16 kHz); `features.seconds` is still the window.
+struct BackboneConfig {
+  std::string file;       // the backbone model file; empty: train the CNN from scratch
+  int freeze = 14;        // first layers kept fixed; 14 (all): only the head trains
+  double lr_scale = 0.1;  // learning rate of the unfrozen backbone layers, relative to lr
+  bool enabled() const { return !file.empty(); }
+};
+
 struct TrainConfig {
   FeatureConfig features;
   NetConfig net;
+  BackboneConfig backbone;
   AugmentConfig augment;
   DesertConfig desert;
   int epochs = 25;
@@ -81,6 +92,8 @@ void to_json(nlohmann::json& j, const AugmentConfig& c);
 void from_json(const nlohmann::json& j, AugmentConfig& c);
 void to_json(nlohmann::json& j, const DesertConfig& c);
 void from_json(const nlohmann::json& j, DesertConfig& c);
+void to_json(nlohmann::json& j, const BackboneConfig& c);
+void from_json(const nlohmann::json& j, BackboneConfig& c);
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
 TrainConfig load_train_config(const std::filesystem::path& path);  // throws sax::Error

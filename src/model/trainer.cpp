@@ -14,7 +14,6 @@
 
 #include "common/error.h"
 #include "common/progress.h"
-#include "model/mel.h"
 #include "plot/svg.h"
 
 namespace sax {
@@ -24,7 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int64_t kEvalBatch = 128;
-const double kLn10 = std::log(10.0);
 const double kPi = std::acos(-1.0);
 
 using Clock = std::chrono::steady_clock;
@@ -32,13 +30,13 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string serialise(Cnn& net) {
+std::string serialise(const Network& net) {
   std::ostringstream out;
   torch::save(net, out);
   return out.str();
 }
 
-void deserialise(Cnn& net, const std::string& bytes) {
+void deserialise(const Network& net, const std::string& bytes) {
   std::istringstream in(bytes);
   torch::load(net, in);
 }
@@ -81,81 +79,46 @@ torch::Tensor label_tensor(const std::vector<int>& labels, const std::vector<siz
   return t;
 }
 
-double beta_sample(std::mt19937_64& rng, double alpha) {
-  std::gamma_distribution<double> gamma(alpha, 1.0);
-  const double a = gamma(rng), b = gamma(rng);
-  return a + b > 0 ? a / (a + b) : 0.5;
-}
-
-// Training-time augmentation of a raw log-mel batch [b, rows, cols]; returns the normalised
-// batch and (possibly mixed) targets.
-std::pair<torch::Tensor, torch::Tensor> augment(torch::Tensor x, torch::Tensor y,
-                                                const TrainConfig& config, std::mt19937_64& rng) {
-  const auto& a = config.augment;
-  if (!a.enabled) return {mel::normalise(x, config.features), y};
-  const int64_t b = x.size(0), rows = x.size(1), cols = x.size(2);
-  std::uniform_real_distribution<double> unit(-1.0, 1.0);
-  // Gain and tilt act in dB on power, i.e. additively on the natural-log mel energies.
-  const auto ramp = torch::linspace(-0.5, 0.5, rows).view({1, rows, 1});
-  auto offsets = torch::empty({b, 1, 1}), tilts = torch::empty({b, 1, 1});
-  for (int64_t i = 0; i < b; ++i) {
-    offsets[i] = unit(rng) * a.gain_db * kLn10 / 10;
-    tilts[i] = unit(rng) * a.tilt_db * kLn10 / 10;
-  }
-  x = x + offsets + tilts * ramp;
-  if (a.max_shift > 0) {
-    std::uniform_int_distribution<int> shift(-a.max_shift, a.max_shift);
-    std::vector<torch::Tensor> rolled;
-    for (int64_t i = 0; i < b; ++i) rolled.push_back(torch::roll(x[i], {shift(rng)}, {1}));
-    x = torch::stack(rolled);
-  }
-  x = mel::normalise(x, config.features).clone();
-  // SpecAugment: zero (the normalised mean) random spans of time and of mel bands.
-  auto mask = [&](int64_t dim, int count, int widest, int64_t size) {
-    std::uniform_int_distribution<int> width(
-        0, std::max(0, std::min<int>(widest, static_cast<int>(size) - 1)));
-    for (int64_t i = 0; i < b; ++i)
-      for (int m = 0; m < count; ++m) {
-        const int w = width(rng);
-        const int start = std::uniform_int_distribution<int>(0, static_cast<int>(size) - w)(rng);
-        if (w > 0) x[i].narrow(dim - 1, start, w).zero_();
-      }
-  };
-  mask(2, a.time_masks, a.time_mask_max, cols);
-  mask(1, a.freq_masks, a.freq_mask_max, rows);
-  if (a.mixup_alpha > 0) {
-    const double lambda = beta_sample(rng, a.mixup_alpha);
-    std::vector<int64_t> order(static_cast<size_t>(b));
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), rng);
-    const auto perm = torch::tensor(order);
-    x = lambda * x + (1 - lambda) * x.index_select(0, perm);
-    y = lambda * y + (1 - lambda) * y.index_select(0, perm);
-  }
-  return {x, y};
-}
-
 double learning_rate(const TrainConfig& c, int epoch /*0-based*/) {
   if (c.schedule == "cosine") return c.lr * 0.5 * (1 + std::cos(kPi * epoch / c.epochs));
   if (c.schedule == "step") return c.lr * std::pow(0.5, epoch / 8);
   return c.lr;
 }
 
-void set_learning_rate(torch::optim::Adam& optimiser, double lr) {
-  for (auto& group : optimiser.param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-}
+// Adam over the kind's parameter groups, each at its share of the learning rate.
+struct Optimiser {
+  std::unique_ptr<torch::optim::Adam> adam;
+  std::vector<double> lr_scales;  // per parameter group
+
+  Optimiser(const std::vector<ParameterGroup>& groups, const TrainConfig& config) {
+    std::vector<torch::optim::OptimizerParamGroup> params;
+    for (const auto& g : groups) {
+      params.emplace_back(
+          g.parameters,
+          std::make_unique<torch::optim::AdamOptions>(
+              torch::optim::AdamOptions(config.lr * g.lr_scale).weight_decay(config.weight_decay)));
+      lr_scales.push_back(g.lr_scale);
+    }
+    adam = std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(config.lr).weight_decay(config.weight_decay));
+  }
+  void set_learning_rate(double lr) {
+    auto& groups = adam->param_groups();
+    for (size_t i = 0; i < groups.size(); ++i)
+      static_cast<torch::optim::AdamOptions&>(groups[i].options()).lr(lr * lr_scales[i]);
+  }
+};
 
 struct Evaluation {
   std::vector<float> probabilities;
   double loss = 0;  // class-weighted, like the training loss
 };
 
-Evaluation evaluate(Cnn& net, const FeatureSource& data, const std::vector<int>& labels,
-                    const std::vector<size_t>& indices, const FeatureConfig& features,
+Evaluation evaluate(const Network& net, const ModelKind& kind, const FeatureSource& data,
+                    const std::vector<int>& labels, const std::vector<size_t>& indices,
                     ClassWeights w) {
   Evaluation e;
-  e.probabilities = predict(net, data, indices, features);
+  e.probabilities = predict(net, kind, data, indices);
   double sum = 0;
   for (size_t i = 0; i < indices.size(); ++i) {
     const double p = std::clamp(static_cast<double>(e.probabilities[i]), 1e-7, 1 - 1e-7);
@@ -193,8 +156,8 @@ struct Checkpoint {
   fs::path json() const { return dir / "checkpoint.json"; }
 };
 
-void save_checkpoint(const Checkpoint& cp, Cnn& net, torch::optim::Adam& optimiser, const Run& run,
-                     uint64_t seed, int since_best) {
+void save_checkpoint(const Checkpoint& cp, const Network& net, torch::optim::Adam& optimiser,
+                     const Run& run, uint64_t seed, int since_best) {
   if (!cp.enabled()) return;
   fs::create_directories(cp.dir);
   torch::save(net, cp.state().string());
@@ -209,8 +172,8 @@ void save_checkpoint(const Checkpoint& cp, Cnn& net, torch::optim::Adam& optimis
 }
 
 // Restores a run from the checkpoint; returns the epochs without improvement so far.
-int load_checkpoint(const Checkpoint& cp, Cnn& net, torch::optim::Adam& optimiser, Run& run,
-                    uint64_t seed) {
+int load_checkpoint(const Checkpoint& cp, const Network& net, torch::optim::Adam& optimiser,
+                    Run& run, uint64_t seed) {
   std::ifstream in(cp.json());
   const auto j = nlohmann::json::parse(in);
   if (j.at("seed").get<uint64_t>() != seed)
@@ -228,19 +191,17 @@ int load_checkpoint(const Checkpoint& cp, Cnn& net, torch::optim::Adam& optimise
 }
 
 // One training run from one seed: epochs with early stopping and desert detection.
-Run run_once(const FeatureSource& data, const std::vector<int>& labels, const Split& split,
-             const TrainConfig& config, uint64_t seed, const Checkpoint& checkpoint, bool resume,
-             const TrainOptions& options) {
+Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector<int>& labels,
+             const Split& split, const TrainConfig& config, uint64_t seed,
+             const Checkpoint& checkpoint, bool resume, const TrainOptions& options) {
   torch::manual_seed(seed);
   std::mt19937_64 rng(seed);
-  Cnn net(config.net, config.features.n_mels, config.features.frames);
-  kaiming_init(*net);
-  torch::optim::Adam optimiser(
-      net->parameters(), torch::optim::AdamOptions(config.lr).weight_decay(config.weight_decay));
+  const Network net = kind.create();
+  Optimiser optimiser(kind.parameter_groups(net), config);
   Run run;
   int since_best = 0;
   if (resume && fs::exists(checkpoint.json()))
-    since_best = load_checkpoint(checkpoint, net, optimiser, run, seed);
+    since_best = load_checkpoint(checkpoint, net, *optimiser.adam, run, seed);
   const ClassWeights weights = balance(labels, split.train);
   DesertDetector desert(config.desert);
   for (const auto& e : run.history)
@@ -251,7 +212,7 @@ Run run_once(const FeatureSource& data, const std::vector<int>& labels, const Sp
   for (int epoch = static_cast<int>(run.history.size()); epoch < config.epochs; ++epoch) {
     const auto started = Clock::now();
     const double lr = learning_rate(config, epoch);
-    set_learning_rate(optimiser, lr);
+    optimiser.set_learning_rate(lr);
     std::shuffle(order.begin(), order.end(), rng);
     net->train();
     Progress progress(fmt::format("epoch {}/{}", epoch + 1, config.epochs), order.size(),
@@ -263,14 +224,14 @@ Run run_once(const FeatureSource& data, const std::vector<int>& labels, const Sp
       const size_t n = std::min<size_t>(config.batch_size, order.size() - first);
       if (n < 2) continue;  // batch norm needs two samples
       const std::vector<size_t> batch(order.begin() + first, order.begin() + first + n);
-      auto [x, y] = augment(data.get(batch), label_tensor(labels, batch), config, rng);
-      optimiser.zero_grad();
-      const auto logits = net->forward(x.unsqueeze(1));
+      auto [x, y] = kind.augment(data.get(batch), label_tensor(labels, batch), rng);
+      optimiser.adam->zero_grad();
+      const auto logits = net->forward(x);
       const auto loss = weighted_loss(logits, y, weights);
       loss.backward();
       if (config.clip_norm > 0)
         torch::nn::utils::clip_grad_norm_(net->parameters(), config.clip_norm);
-      optimiser.step();
+      optimiser.adam->step();
       loss_sum += loss.item<double>() * n;
       correct += ((logits >= 0).to(torch::kFloat32) == (y >= 0.5).to(torch::kFloat32))
                      .sum()
@@ -286,7 +247,7 @@ Run run_once(const FeatureSource& data, const std::vector<int>& labels, const Sp
       run.end = RunEnd::interrupted;
       break;
     }
-    const auto eval = evaluate(net, data, labels, split.validation, config.features, weights);
+    const auto eval = evaluate(net, kind, data, labels, split.validation, weights);
     const auto m = compute_metrics(eval.probabilities, validation_labels, 0.5);
     EpochRecord record{epoch + 1,
                        loss_sum / std::max<size_t>(1, seen),
@@ -312,7 +273,7 @@ Run run_once(const FeatureSource& data, const std::vector<int>& labels, const Sp
         record.validation_accuracy, record.validation_balanced_accuracy, improved ? " *" : "", lr,
         seen / std::max(1e-9, record.seconds),
         format_duration(per_epoch * (config.epochs - epoch - 1)));
-    save_checkpoint(checkpoint, net, optimiser, run, seed, since_best);
+    save_checkpoint(checkpoint, net, *optimiser.adam, run, seed, since_best);
     if (desert.update(eval.loss, m.balanced_accuracy)) {
       run.end = RunEnd::desert;
       break;
@@ -345,13 +306,13 @@ svg::LineChart training_chart(const std::vector<EpochRecord>& history) {
   return chart;
 }
 
-void save_model_folder(const fs::path& dir, Cnn& net, const TrainConfig& config,
-                       const TrainResult& result,
+void save_model_folder(const fs::path& dir, const Network& net, const ModelKind& kind,
+                       const TrainConfig& config, const TrainResult& result,
                        const std::vector<std::pair<double, double>>& roc) {
   fs::create_directories(dir);
   write_text(dir / "model.pt", serialise(net));
   const nlohmann::json j = {{"name", dir.filename().string()},
-                            {"kind", "cnn"},
+                            {"kind", kind.name()},
                             {"features", config.features},
                             {"net", config.net},
                             {"threshold", result.validation.threshold},
@@ -377,8 +338,8 @@ torch::Tensor TensorSource::get(const std::vector<size_t>& indices) const {
   return all_.index_select(0, torch::tensor(idx));
 }
 
-std::vector<float> predict(Cnn& net, const FeatureSource& data, const std::vector<size_t>& indices,
-                           const FeatureConfig& features) {
+std::vector<float> predict(const Network& net, const ModelKind& kind, const FeatureSource& data,
+                           const std::vector<size_t>& indices) {
   torch::NoGradGuard no_grad;
   net->eval();
   std::vector<float> out;
@@ -386,8 +347,7 @@ std::vector<float> predict(Cnn& net, const FeatureSource& data, const std::vecto
   for (size_t first = 0; first < indices.size(); first += kEvalBatch) {
     const size_t n = std::min<size_t>(kEvalBatch, indices.size() - first);
     const std::vector<size_t> batch(indices.begin() + first, indices.begin() + first + n);
-    const auto x = mel::normalise(data.get(batch), features).unsqueeze(1);
-    const auto p = torch::sigmoid(net->forward(x)).contiguous();
+    const auto p = torch::sigmoid(net->forward(kind.prepare(data.get(batch)))).contiguous();
     out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
   return out;
@@ -400,6 +360,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
                              ? config.threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const auto started = Clock::now();
+  const auto kind = model_kind(config);
   const Checkpoint checkpoint{model_dir.empty() ? fs::path() : model_dir / "checkpoint"};
   TrainedModel out;
   Run run;
@@ -407,7 +368,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
     const uint64_t seed = config.seed + 1000003ULL * attempt;
     const bool resume = options.resume && attempt == 0;
     if (attempt > 0 && checkpoint.enabled()) fs::remove_all(checkpoint.dir);
-    run = run_once(data, labels, split, config, seed, checkpoint, resume, options);
+    run = run_once(*kind, data, labels, split, config, seed, checkpoint, resume, options);
     if (run.end != RunEnd::desert) break;
     ++out.result.desert_restarts;
     if (attempt >= config.desert.max_restarts) {
@@ -427,7 +388,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
     throw Error(
         "training stopped before the first epoch finished; nothing to save (run again with "
         "--resume)");
-  out.net = Cnn(config.net, config.features.n_mels, config.features.frames);
+  out.net = kind->create();
   deserialise(out.net, run.best_state);
   out.net->eval();
 
@@ -439,22 +400,24 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   r.test_samples = split.test.size();
   r.samples_per_second = run.trained_samples / std::max(1e-9, run.train_seconds);
   const auto validation_labels = labels_of(labels, split.validation);
-  const auto validation_p = predict(out.net, data, split.validation, config.features);
+  const auto validation_p = predict(out.net, *kind, data, split.validation);
   const double threshold = choose_threshold(validation_p, validation_labels);
   r.validation = compute_metrics(validation_p, validation_labels, threshold);
   const auto test_labels = labels_of(labels, split.test);
-  const auto test_p = predict(out.net, data, split.test, config.features);
+  const auto test_p = predict(out.net, *kind, data, split.test);
   r.test = compute_metrics(test_p, test_labels, threshold);
   r.seconds = seconds_since(started);
   if (!model_dir.empty()) {
     r.model_dir = model_dir;
-    save_model_folder(model_dir, out.net, config, r, roc_curve(test_p, test_labels));
+    save_model_folder(model_dir, out.net, *kind, config, r, roc_curve(test_p, test_labels));
   }
   return out;
 }
 
 TrainResult train_arrays(const ArrayDataset& data, const Split& split, const TrainConfig& config,
                          const fs::path& model_dir, const TrainOptions& options) {
+  if (config.backbone.enabled())
+    throw Error("train_arrays takes spectrograms: it trains the CNN, not a backbone");
   const int64_t rows = config.features.n_mels, cols = config.features.frames;
   auto all = torch::empty({static_cast<int64_t>(data.inputs.size()), rows, cols});
   for (size_t i = 0; i < data.inputs.size(); ++i) {

@@ -6,12 +6,14 @@
 
 #include <torch/torch.h>
 
+#include "model/kind.h"
 #include "model/net.h"
 #include "model/train.h"
 
 namespace sax {
 
-// Where a run's training data comes from: raw (not normalised) log-mel [n, rows, cols].
+// Where a run's training data comes from: raw features [n, ...] as the kind's extractor makes
+// them (for the CNN, log-mel [n, rows, cols], not normalised).
 class FeatureSource {
  public:
   virtual ~FeatureSource() = default;
@@ -29,7 +31,7 @@ class TensorSource : public FeatureSource {
 
 struct TrainedModel {
   TrainResult result;
-  Cnn net{nullptr};  // the best checkpoint, in eval mode
+  Network net;  // the best checkpoint, in eval mode
 };
 
 // Trains with desert restarts, keeps the best checkpoint, chooses the threshold on validation
@@ -39,7 +41,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
                         const std::filesystem::path& model_dir, const TrainOptions& options);
 
 // Sax probabilities for the given samples (eval mode, batched).
-std::vector<float> predict(Cnn& net, const FeatureSource& data, const std::vector<size_t>& indices,
-                           const FeatureConfig& features);
+std::vector<float> predict(const Network& net, const ModelKind& kind, const FeatureSource& data,
+                           const std::vector<size_t>& indices);
 
 }  // namespace sax

@@ -1,5 +1,6 @@
 // YAMNet in LibTorch: the network, its model file, and the zero-shot saxophone scorer.
 #include "model/yamnet.h"
+#include "model/yamnet_net.h"
 
 #include <algorithm>
 
@@ -16,8 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace F = torch::nn::functional;
 
-constexpr int64_t kWindow = 400, kHop = 160, kFft = 512, kBins = 257, kBands = 64;
-constexpr int64_t kPatchFrames = 96, kPatchHop = 48;
+using namespace yamnet;
 constexpr double kZeroShotSeconds = 5.0;  // one decision per 5 s window, like the samples
 constexpr int64_t kWindowBatch = 8;       // windows through the network at once
 
@@ -39,75 +39,6 @@ torch::Tensor pad_same(const torch::Tensor& x, int64_t kernel, int64_t stride) {
   if (h == 0 && w == 0) return x;
   return F::pad(x, F::PadFuncOptions({w / 2, w - w / 2, h / 2, h - h / 2}));
 }
-
-class YamnetNetImpl : public torch::nn::Module {
- public:
-  YamnetNetImpl() {
-    window_ = register_buffer("window", torch::zeros({kWindow}));
-    dft_real_ = register_buffer("dft_real", torch::zeros({kBins, kFft}));
-    dft_imag_ = register_buffer("dft_imag", torch::zeros({kBins, kFft}));
-    mel_ = register_buffer("mel", torch::zeros({kBands, kBins}));
-    mel_offset_ = register_buffer("mel_offset", torch::zeros({kBands}));
-    threshold_ = register_buffer("threshold", torch::full({1}, 0.5, torch::kFloat64));
-    int64_t channels = 1;
-    for (int layer = 0; layer < kYamnetLayers; ++layer) {
-      const auto [stride, out] = kLayers[layer];
-      if (layer == 0) {
-        add_conv(torch::nn::Conv2dOptions(channels, out, 3).stride(stride));
-      } else {
-        add_conv(torch::nn::Conv2dOptions(channels, channels, 3).stride(stride).groups(channels));
-        add_conv(torch::nn::Conv2dOptions(channels, out, 1));
-      }
-      channels = out;
-    }
-    dense_ = register_module("dense", torch::nn::Linear(kYamnetEmbedding, kYamnetClasses));
-  }
-
-  // [B, samples] -> [B, frames, 64]
-  torch::Tensor log_mel(const torch::Tensor& audio) {
-    auto frames = audio.unfold(1, kWindow, kHop) * window_;
-    const int64_t before = (kFft - kWindow) / 2;
-    frames = F::pad(frames, F::PadFuncOptions({before, kFft - kWindow - before}));
-    const auto real = torch::matmul(frames, dft_real_.t());
-    const auto imag = torch::matmul(frames, dft_imag_.t());
-    const auto magnitude = torch::sqrt(real * real + imag * imag);
-    return torch::log(torch::matmul(magnitude, mel_.t()) + mel_offset_);
-  }
-
-  // [B, frames, 64] -> [B * patches, 1, 96, 64]
-  static torch::Tensor patches(const torch::Tensor& log_mel) {
-    const auto p = log_mel.unfold(1, kPatchFrames, kPatchHop);  // [B, P, 64, 96]
-    return p.transpose(2, 3).reshape({-1, 1, kPatchFrames, kBands});
-  }
-
-  // The 14 layers and global average pooling: [N, 1, 96, 64] -> [N, 1024] embeddings.
-  torch::Tensor embed(torch::Tensor x) {
-    for (size_t i = 0; i < convs_.size(); ++i) {
-      const auto& options = convs_[i]->options;
-      x = torch::relu(
-          convs_[i]->forward(pad_same(x, (*options.kernel_size())[0], (*options.stride())[0])));
-    }
-    return x.mean({2, 3});
-  }
-
-  torch::Tensor classify(const torch::Tensor& embedding) { return dense_->forward(embedding); }
-
-  std::vector<torch::nn::Conv2d>& convs() { return convs_; }
-  torch::nn::Linear& dense() { return dense_; }
-  torch::Tensor buffer(const std::string& name) { return named_buffers()[name]; }
-  double threshold() const { return threshold_.item<double>(); }
-
- private:
-  void add_conv(const torch::nn::Conv2dOptions& options) {
-    convs_.push_back(
-        register_module(fmt::format("conv{}", convs_.size()), torch::nn::Conv2d(options)));
-  }
-
-  torch::Tensor window_, dft_real_, dft_imag_, mel_, mel_offset_, threshold_;
-  std::vector<torch::nn::Conv2d> convs_;
-  torch::nn::Linear dense_{nullptr};
-};
-TORCH_MODULE(YamnetNet);
 
 // Copies a TFLite-layout array into `target` after permuting it to torch's layout.
 void assign(torch::Tensor target, const WeightArray& source, const std::vector<int64_t>& permute,
@@ -158,21 +89,6 @@ void write_net(YamnetNet& net, const fs::path& file) {
   } catch (const std::exception& e) {
     throw Error(fmt::format("{}: cannot write the YAMNet model ({})", file.string(), e.what()));
   }
-}
-
-YamnetNet read_net(const fs::path& file) {
-  if (!fs::exists(file))
-    throw Error(fmt::format(
-        "{}: no YAMNet model; create it with `saxdetect backbone import yamnet.tflite --out {}`",
-        file.string(), file.string()));
-  YamnetNet net;
-  try {
-    torch::load(net, file.string());
-  } catch (const c10::Error& e) {
-    throw Error(
-        fmt::format("{}: not a YAMNet model file ({})", file.string(), e.what_without_backtrace()));
-  }
-  return net;
 }
 
 std::vector<std::vector<float>> rows(const torch::Tensor& matrix) {
@@ -226,6 +142,75 @@ class YamnetScorer : public Scorer {
 
 }  // namespace
 
+YamnetNetImpl::YamnetNetImpl() {
+  window_ = register_buffer("window", torch::zeros({kWindow}));
+  dft_real_ = register_buffer("dft_real", torch::zeros({kBins, kFft}));
+  dft_imag_ = register_buffer("dft_imag", torch::zeros({kBins, kFft}));
+  mel_ = register_buffer("mel", torch::zeros({kBands, kBins}));
+  mel_offset_ = register_buffer("mel_offset", torch::zeros({kBands}));
+  threshold_ = register_buffer("threshold", torch::full({1}, 0.5, torch::kFloat64));
+  int64_t channels = 1;
+  for (int layer = 0; layer < kYamnetLayers; ++layer) {
+    const auto [stride, out] = kLayers[layer];
+    if (layer == 0) {
+      add_conv(torch::nn::Conv2dOptions(channels, out, 3).stride(stride));
+    } else {
+      add_conv(torch::nn::Conv2dOptions(channels, channels, 3).stride(stride).groups(channels));
+      add_conv(torch::nn::Conv2dOptions(channels, out, 1));
+    }
+    channels = out;
+  }
+  dense_ = register_module("dense", torch::nn::Linear(kYamnetEmbedding, kYamnetClasses));
+}
+
+torch::Tensor YamnetNetImpl::log_mel(const torch::Tensor& audio) {
+  auto frames = audio.unfold(1, kWindow, kHop) * window_;
+  const int64_t before = (kFft - kWindow) / 2;
+  frames = F::pad(frames, F::PadFuncOptions({before, kFft - kWindow - before}));
+  const auto real = torch::matmul(frames, dft_real_.t());
+  const auto imag = torch::matmul(frames, dft_imag_.t());
+  const auto magnitude = torch::sqrt(real * real + imag * imag);
+  return torch::log(torch::matmul(magnitude, mel_.t()) + mel_offset_);
+}
+
+torch::Tensor YamnetNetImpl::patches(const torch::Tensor& log_mel) {
+  const auto p = log_mel.unfold(1, kPatchFrames, kPatchHop);  // [B, P, 64, 96]
+  return p.transpose(2, 3).reshape({-1, 1, kPatchFrames, kBands});
+}
+
+torch::Tensor YamnetNetImpl::embed(torch::Tensor x) {
+  for (size_t i = 0; i < convs_.size(); ++i) {
+    const auto& options = convs_[i]->options;
+    x = torch::relu(
+        convs_[i]->forward(pad_same(x, (*options.kernel_size())[0], (*options.stride())[0])));
+  }
+  return x.mean({2, 3});
+}
+
+torch::Tensor YamnetNetImpl::classify(const torch::Tensor& embedding) {
+  return dense_->forward(embedding);
+}
+
+void YamnetNetImpl::add_conv(const torch::nn::Conv2dOptions& options) {
+  convs_.push_back(
+      register_module(fmt::format("conv{}", convs_.size()), torch::nn::Conv2d(options)));
+}
+
+YamnetNet read_yamnet(const fs::path& file) {
+  if (!fs::exists(file))
+    throw Error(fmt::format(
+        "{}: no YAMNet model; create it with `saxdetect backbone import yamnet.tflite --out {}`",
+        file.string(), file.string()));
+  YamnetNet net;
+  try {
+    torch::load(net, file.string());
+  } catch (const c10::Error& e) {
+    throw Error(
+        fmt::format("{}: not a YAMNet model file ({})", file.string(), e.what_without_backtrace()));
+  }
+  return net;
+}
+
 struct YamnetModel::Impl {
   YamnetNet net;
   torch::Device device;
@@ -242,7 +227,7 @@ struct YamnetModel::Impl {
 };
 
 YamnetModel::YamnetModel(const fs::path& file)
-    : impl_(std::make_unique<Impl>(Impl{read_net(file), preferred_device()})) {
+    : impl_(std::make_unique<Impl>(Impl{read_yamnet(file), preferred_device()})) {
   impl_->net->to(impl_->device);
   impl_->net->eval();
 }
@@ -289,9 +274,34 @@ void save_yamnet(const YamnetWeights& weights, const fs::path& file, double thre
 }
 
 void set_yamnet_threshold(const fs::path& file, double threshold) {
-  auto net = read_net(file);
+  auto net = read_yamnet(file);
   net->buffer("threshold").fill_(threshold);
   write_net(net, file);
+}
+
+std::vector<float> yamnet_layer_weights(const fs::path& file, int layer) {
+  if (layer < 1 || layer > kYamnetLayers)
+    throw Error(fmt::format("YAMNet has layers 1..{}, not {}", kYamnetLayers, layer));
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(file.string());
+  } catch (const c10::Error& e) {
+    throw Error(
+        fmt::format("{}: cannot read the model ({})", file.string(), e.what_without_backtrace()));
+  }
+  torch::serialize::InputArchive body;
+  auto& net = archive.try_read("body", body) ? body : archive;  // fine-tuned model or YAMNet
+  const size_t first = YamnetNetImpl::convs_in_layers(layer - 1);
+  std::vector<float> out;
+  for (size_t conv = first; conv < YamnetNetImpl::convs_in_layers(layer); ++conv) {
+    torch::serialize::InputArchive module;
+    torch::Tensor weight;
+    if (!net.try_read(fmt::format("conv{}", conv), module) || !module.try_read("weight", weight))
+      throw Error(fmt::format("{}: no YAMNet convolution {} in this model", file.string(), conv));
+    weight = weight.contiguous().to(torch::kFloat32);
+    out.insert(out.end(), weight.data_ptr<float>(), weight.data_ptr<float>() + weight.numel());
+  }
+  return out;
 }
 
 fs::path default_yamnet_file(const fs::path& models_dir) { return models_dir / "yamnet.pt"; }

@@ -1,0 +1,107 @@
+// The CNN trained from scratch as a ModelKind, and choosing the kind from the config.
+#include "model/kind.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "model/backbone.h"
+#include "model/mel.h"
+
+namespace sax {
+
+namespace {
+
+const double kLn10 = std::log(10.0);
+
+double beta_sample(std::mt19937_64& rng, double alpha) {
+  std::gamma_distribution<double> gamma(alpha, 1.0);
+  const double a = gamma(rng), b = gamma(rng);
+  return a + b > 0 ? a / (a + b) : 0.5;
+}
+
+class CnnKind : public ModelKind {
+ public:
+  explicit CnnKind(TrainConfig config) : config_(std::move(config)) {}
+
+  std::string name() const override { return "cnn"; }
+  std::unique_ptr<FeatureExtractor> extractor() const override {
+    return std::make_unique<LogMelExtractor>(config_.features);
+  }
+  Network create() const override {
+    Cnn net(config_.net, config_.features.n_mels, config_.features.frames);
+    kaiming_init(*net);
+    return net.ptr();
+  }
+  torch::Tensor prepare(const torch::Tensor& raw) const override {
+    return mel::normalise(raw, config_.features).unsqueeze(1);
+  }
+  std::pair<torch::Tensor, torch::Tensor> augment(torch::Tensor raw, torch::Tensor targets,
+                                                  std::mt19937_64& rng) const override;
+  std::vector<ParameterGroup> parameter_groups(const Network& net) const override {
+    return {{net->parameters(), 1.0}};
+  }
+
+ private:
+  TrainConfig config_;
+};
+
+// Gain, spectral tilt and time shift on the raw log-mel, then normalisation, SpecAugment masks
+// and mixup.
+std::pair<torch::Tensor, torch::Tensor> CnnKind::augment(torch::Tensor x, torch::Tensor y,
+                                                         std::mt19937_64& rng) const {
+  const auto& a = config_.augment;
+  if (!a.enabled) return {prepare(x), y};
+  const int64_t b = x.size(0), rows = x.size(1), cols = x.size(2);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  // Gain and tilt act in dB on power, i.e. additively on the natural-log mel energies.
+  const auto ramp = torch::linspace(-0.5, 0.5, rows).view({1, rows, 1});
+  auto offsets = torch::empty({b, 1, 1}), tilts = torch::empty({b, 1, 1});
+  for (int64_t i = 0; i < b; ++i) {
+    offsets[i] = unit(rng) * a.gain_db * kLn10 / 10;
+    tilts[i] = unit(rng) * a.tilt_db * kLn10 / 10;
+  }
+  x = x + offsets + tilts * ramp;
+  if (a.max_shift > 0) {
+    std::uniform_int_distribution<int> shift(-a.max_shift, a.max_shift);
+    std::vector<torch::Tensor> rolled;
+    for (int64_t i = 0; i < b; ++i) rolled.push_back(torch::roll(x[i], {shift(rng)}, {1}));
+    x = torch::stack(rolled);
+  }
+  x = mel::normalise(x, config_.features).clone();
+  // SpecAugment: zero (the normalised mean) random spans of time and of mel bands.
+  auto mask = [&](int64_t dim, int count, int widest, int64_t size) {
+    std::uniform_int_distribution<int> width(
+        0, std::max(0, std::min<int>(widest, static_cast<int>(size) - 1)));
+    for (int64_t i = 0; i < b; ++i)
+      for (int m = 0; m < count; ++m) {
+        const int w = width(rng);
+        const int start = std::uniform_int_distribution<int>(0, static_cast<int>(size) - w)(rng);
+        if (w > 0) x[i].narrow(dim - 1, start, w).zero_();
+      }
+  };
+  mask(2, a.time_masks, a.time_mask_max, cols);
+  mask(1, a.freq_masks, a.freq_mask_max, rows);
+  auto [mixed, targets] = mixup(x, y, a.mixup_alpha, rng);
+  return {mixed.unsqueeze(1), targets};
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> mixup(torch::Tensor x, torch::Tensor y, double alpha,
+                                              std::mt19937_64& rng) {
+  if (alpha <= 0) return {x, y};
+  const double lambda = beta_sample(rng, alpha);
+  std::vector<int64_t> order(static_cast<size_t>(x.size(0)));
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  const auto perm = torch::tensor(order);
+  return {lambda * x + (1 - lambda) * x.index_select(0, perm),
+          lambda * y + (1 - lambda) * y.index_select(0, perm)};
+}
+
+std::unique_ptr<ModelKind> model_kind(const TrainConfig& config) {
+  if (config.backbone.enabled()) return backbone_kind(config);
+  return std::make_unique<CnnKind>(config);
+}
+
+}  // namespace sax

@@ -1,0 +1,49 @@
+#pragma once
+// What differs between the kinds of model the trainer trains (LibTorch; internal to src/model):
+// the CNN from scratch, or a pretrained backbone with a new head (backbone.h). Each kind says
+// which features are cached, builds its network, prepares and augments batches, and gives each
+// parameter group its learning rate. The training loop (trainer.cpp) is the same for all.
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "model/dataset.h"
+#include "model/net.h"
+#include "model/train.h"
+
+namespace sax {
+
+struct ParameterGroup {
+  std::vector<torch::Tensor> parameters;
+  double lr_scale = 1;  // of TrainConfig::lr
+};
+
+class ModelKind {
+ public:
+  virtual ~ModelKind() = default;
+
+  virtual std::string name() const = 0;  // model.json "kind"
+  virtual std::unique_ptr<FeatureExtractor> extractor() const = 0;
+  // A fresh network, initialised from torch's current seed (or from the pretrained file).
+  virtual Network create() const = 0;
+  // Cached raw features [B, ...] -> the network's input, for evaluation.
+  virtual torch::Tensor prepare(const torch::Tensor& raw) const = 0;
+  // The same for training, with augmentation; returns the input and (possibly mixed) targets.
+  virtual std::pair<torch::Tensor, torch::Tensor> augment(torch::Tensor raw, torch::Tensor targets,
+                                                          std::mt19937_64& rng) const = 0;
+  virtual std::vector<ParameterGroup> parameter_groups(const Network& net) const = 0;
+};
+
+// The kind `config` asks for: a backbone when config.backbone is set, else the CNN.
+std::unique_ptr<ModelKind> model_kind(const TrainConfig& config);
+
+// Mixup of a batch with a shuffled copy of itself (Beta(alpha, alpha) weight); shared by kinds.
+std::pair<torch::Tensor, torch::Tensor> mixup(torch::Tensor x, torch::Tensor y, double alpha,
+                                              std::mt19937_64& rng);
+
+}  // namespace sax

@@ -39,7 +39,6 @@ std::vector<fs::path> files_to_evaluate(const EvaluateSettings& settings,
 void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   const Home home = global.resolve_home();
   const auto truth = detect::read_truth(settings.truth);
-  detect::reuse_freed_memory();
   auto scorer = detect::open_scorer(settings.scorer, home);
   detect::validate(settings.analysis);
   std::vector<std::string> errors;

@@ -70,7 +70,6 @@ fs::path plot_path_for(const fs::path& plot, const fs::path& file, size_t file_c
 
 void predict(const GlobalOptions& global, PredictSettings settings) {
   const Home home = global.resolve_home();
-  detect::reuse_freed_memory();
   auto scorer = detect::open_scorer(settings.scorer, home);  // no model: says how to get one
   detect::validate(settings.analysis);
   if (!settings.plot.empty()) settings.analysis.keep_spectrogram = true;

@@ -23,13 +23,13 @@ Command::Command(int order, Setup setup) { registry().emplace_back(order, std::m
 
 int main(int argc, char** argv) {
   using namespace sax::cli;
-  // LibTorch on the CPU allocates and frees large work buffers (im2col, oneDNN scratch) for
-  // every layer. glibc serves blocks above 128 KB with fresh mmaps, so each call paid for
-  // zeroing new pages: half the time of a YAMNet forward pass went to page faults. Keeping
-  // blocks up to 32 MB (glibc's maximum) on the heap, and not trimming it, lets them be
-  // reused; the price is that peak memory is not handed back until exit.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // LibTorch on the CPU allocates and frees large work buffers (im2col, oneDNN scratch, batches
+  // of windows) for every layer. glibc serves big blocks with fresh mmaps, so each one paid
+  // for the kernel zeroing new pages: half the time of a YAMNet forward pass and a fifth of
+  // predict's went to page faults. Served from the heap and not trimmed, the same memory is
+  // reused call after call; the price is that peak memory (~10% more) is kept until exit.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // Logs and errors go to stderr: stdout carries results (--json, --csv) that scripts parse.
   spdlog::set_default_logger(spdlog::stderr_color_mt("saxdetect"));
   spdlog::set_pattern("%^%l%$: %v");

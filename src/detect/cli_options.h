@@ -1,7 +1,6 @@
 #pragma once
 // Command-line options shared by `saxdetect predict` and `saxdetect evaluate`: which scorer to
 // use and how to analyse. Header-only on top of CLI11; only src/cli includes it.
-#include <malloc.h>
 
 #include <cstdio>
 #include <memory>
@@ -15,15 +14,6 @@
 #include "model/yamnet.h"
 
 namespace sax::detect {
-
-// For the commands that score whole files. The CNN allocates and frees blocks of tens of MB for
-// every batch of windows; with glibc's defaults each one is a fresh mmap whose pages the kernel
-// zeroes on first touch and unmaps again on free, about a fifth of predict's CPU time. Served
-// from the heap, the same memory is reused batch after batch (peak memory grows by ~10%).
-inline void reuse_freed_memory() {
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
 
 inline const char* const kAnalysisHelp = R"(How detection works:
   Windows as long as the model's input (5 s for the CNN) slide over the file every --hop

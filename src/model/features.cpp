@@ -187,8 +187,8 @@ int FeatureConfig::hop() const {
 }
 
 std::string FeatureConfig::key() const {
-  const nlohmann::json j = *this;
-  return sha256_bytes(j.dump().data(), j.dump().size()).substr(0, 16);
+  const std::string text = nlohmann::json(*this).dump();
+  return sha256_bytes(text.data(), text.size()).substr(0, 16);
 }
 
 void to_json(nlohmann::json& j, const FeatureConfig& c) {

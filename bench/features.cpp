@@ -8,6 +8,7 @@
 // largest difference between the two outputs over the benchmarked windows.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <mutex>
 
 #include <benchmark/benchmark.h>

@@ -17,8 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace yamnet;
 
-// Patches through the body at once when scoring a long span (bounded memory).
-constexpr int64_t kPatchBatch = 256;
 // Windows through score_windows at once.
 constexpr size_t kWindowBatch = 16;
 
@@ -140,32 +138,20 @@ class BackboneScorer : public Scorer {
   size_t window_samples() const override { return static_cast<size_t>(window_); }
   double threshold() const override { return threshold_; }
 
-  // Embeds the span's patches once (every 0.48 s), then pools, for each window, the patches that
-  // lie inside it: the cost no longer grows with the overlap of the windows.
+  // The span's patches are embedded once; each window pools those inside it (yamnet_net.h).
   std::vector<float> score_sliding(const float* audio, size_t count, size_t hop_samples) override {
     const auto window = static_cast<size_t>(window_);
     if (count < window || hop_samples == 0) return {};
     torch::NoGradGuard no_grad;
-    const auto signal = torch::from_blob(const_cast<float*>(audio),
-                                         {1, static_cast<int64_t>(count)}, torch::kFloat32)
-                            .to(device_);
-    const auto patches = YamnetNetImpl::patches(net_->body()->log_mel(signal));
-    std::vector<torch::Tensor> parts;
-    for (int64_t first = 0; first < patches.size(0); first += kPatchBatch)
-      parts.push_back(net_->body()->embed(
-          patches.narrow(0, first, std::min(kPatchBatch, patches.size(0) - first))));
-    const auto embeddings = torch::cat(parts);  // [P, 1024]
-    const int64_t total = embeddings.size(0), span = frames_of(window_) - kPatchFrames;
-    const size_t n_windows = (count - window) / hop_samples + 1;
+    const auto signal =
+        torch::from_blob(const_cast<float*>(audio), {static_cast<int64_t>(count)}, torch::kFloat32)
+            .to(device_);
+    const auto embeddings = net_->body()->embed_span(signal);  // [P, 1024]
     std::vector<torch::Tensor> pooled;
-    for (size_t i = 0; i < n_windows; ++i) {
-      const double first_frame = static_cast<double>(i * hop_samples) / kHop;
-      int64_t from = static_cast<int64_t>(std::ceil(first_frame / kPatchHop));
-      int64_t to = static_cast<int64_t>(std::floor((first_frame + span) / kPatchHop));
-      from = std::clamp<int64_t>(from, 0, total - 1);
-      to = std::clamp<int64_t>(to, from, total - 1);
+    for (size_t start = 0; start + window <= count; start += hop_samples) {
+      const auto [first, last] = patches_in_window(start, window_, embeddings.size(0));
       pooled.push_back(
-          BackboneNetImpl::pool(embeddings.narrow(0, from, to - from + 1).unsqueeze(0)));
+          BackboneNetImpl::pool(embeddings.narrow(0, first, last - first + 1).unsqueeze(0)));
     }
     return probabilities(net_->logits(torch::cat(pooled)));
   }

@@ -59,6 +59,10 @@ void validate(const TrainConfig& c) {
             c.validation_fraction + c.test_fraction < 0.9,
         w, "validation_fraction and test_fraction must be positive and leave data to train on");
   check(c.threads >= 0, w, fmt::format("threads must be 0 or more, got {}", c.threads));
+  check(c.train_limit >= 0, w,
+        fmt::format("train_limit must be 0 (all) or more, got {}", c.train_limit));
+  check(c.init.empty() || !c.backbone.enabled(), w,
+        "init (a CNN to start from) and backbone cannot be used together");
 }
 
 }  // namespace
@@ -165,6 +169,8 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
        {"patience", c.patience},
        {"clip_norm", c.clip_norm},
        {"seed", c.seed},
+       {"train_limit", c.train_limit},
+       {"init", c.init},
        {"validation_fraction", c.validation_fraction},
        {"test_fraction", c.test_fraction},
        {"split_seed", c.split_seed},
@@ -174,11 +180,12 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 void from_json(const nlohmann::json& j, TrainConfig& c) {
   const std::string w = "train config";
   jf::require_object(j, w);
-  jf::reject_unknown(j,
-                     {"features", "net", "backbone", "augment", "desert", "epochs", "batch_size",
-                      "lr", "weight_decay", "schedule", "patience", "clip_norm", "seed",
-                      "validation_fraction", "test_fraction", "split_seed", "threads"},
-                     w);
+  jf::reject_unknown(
+      j,
+      {"features", "net", "backbone", "augment", "desert", "epochs", "batch_size", "lr",
+       "weight_decay", "schedule", "patience", "clip_norm", "seed", "train_limit", "init",
+       "validation_fraction", "test_fraction", "split_seed", "threads"},
+      w);
   jf::read(j, "features", c.features, w);
   jf::read(j, "net", c.net, w);
   jf::read(j, "backbone", c.backbone, w);
@@ -192,6 +199,8 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   jf::read(j, "patience", c.patience, w);
   jf::read(j, "clip_norm", c.clip_norm, w);
   jf::read(j, "seed", c.seed, w);
+  jf::read(j, "train_limit", c.train_limit, w);
+  jf::read(j, "init", c.init, w);
   jf::read(j, "validation_fraction", c.validation_fraction, w);
   jf::read(j, "test_fraction", c.test_fraction, w);
   jf::read(j, "split_seed", c.split_seed, w);

@@ -2,8 +2,13 @@
 #include "model/kind.h"
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 
+#include <fmt/format.h>
+
+#include "common/error.h"
 #include "model/backbone.h"
 #include "model/mel.h"
 
@@ -19,6 +24,38 @@ double beta_sample(std::mt19937_64& rng, double alpha) {
   return a + b > 0 ? a / (a + b) : 0.5;
 }
 
+// Loads the weights of a CNN trained earlier (our own pretraining, e.g. on synth music); its
+// architecture and features must be the ones this run trains.
+void start_from(Cnn& net, const std::string& model_dir, const TrainConfig& config) {
+  const auto description_file = std::filesystem::path(model_dir) / "model.json";
+  std::ifstream in(description_file);
+  if (!in)
+    throw Error(fmt::format("{}: no model to start from (init names a model folder)",
+                            description_file.string()));
+  nlohmann::json description;
+  try {
+    description = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(
+        fmt::format("{}: not a valid model description ({})", description_file.string(), e.what()));
+  }
+  if (description.value("kind", "cnn") != "cnn")
+    throw Error(fmt::format("{}: init needs a CNN model, this one is a {}",
+                            description_file.string(), description.value("kind", "")));
+  if (description.value("net", nlohmann::json()) != nlohmann::json(config.net) ||
+      description.value("features", nlohmann::json()) != nlohmann::json(config.features))
+    throw Error(fmt::format(
+        "{}: its net and features differ from this run's; init needs the same architecture",
+        description_file.string()));
+  const auto weights = std::filesystem::path(model_dir) / "model.pt";
+  try {
+    torch::load(net, weights.string());
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("{}: cannot load the weights ({})", weights.string(),
+                            e.what_without_backtrace()));
+  }
+}
+
 class CnnKind : public ModelKind {
  public:
   explicit CnnKind(TrainConfig config) : config_(std::move(config)) {}
@@ -30,6 +67,7 @@ class CnnKind : public ModelKind {
   Network create() const override {
     Cnn net(config_.net, config_.features.n_mels, config_.features.frames);
     kaiming_init(*net);
+    if (!config_.init.empty()) start_from(net, config_.init, config_);
     return net.ptr();
   }
   torch::Tensor prepare(const torch::Tensor& raw) const override {

@@ -80,6 +80,12 @@ struct TrainConfig {
   int patience = 6;                 // early stopping: epochs without a better validation loss
   double clip_norm = 5.0;           // gradient norm clipping (0: off)
   uint64_t seed = 1;
+  // Learning curves: train on at most this many of the training samples (0: all), drawn at
+  // random (split_seed); validation and test sets stay the same.
+  int train_limit = 0;
+  // Transfer from our own pretraining: start the CNN from this model folder's weights (same
+  // architecture), e.g. a model trained on `saxdetect synth` music. Empty: Kaiming init.
+  std::string init;
   double validation_fraction = 0.15;
   double test_fraction = 0.2;  // the fixed test set: chosen by split_seed, never tuned on
   uint64_t split_seed = 7;
@@ -138,7 +144,9 @@ std::vector<std::vector<size_t>> grouped_folds(const std::vector<LabeledSample>&
 // ---- the desert -------------------------------------------------------------------------
 
 // Fed once per epoch; fires after `epochs` consecutive epochs with the validation loss within
-// tolerance of ln 2 AND chance-level predictions (balanced accuracy within 0.05 of 0.5).
+// tolerance of ln 2 AND chance-level predictions (balanced accuracy within 0.05 of 0.5), in a
+// run that has never got below ln 2 - tolerance. A run that learned and then drifted back is not
+// in the desert: a restart would throw away a useful best checkpoint (early stopping ends it).
 class DesertDetector {
  public:
   explicit DesertDetector(DesertConfig config) : config_(config) {}
@@ -148,6 +156,7 @@ class DesertDetector {
  private:
   DesertConfig config_;
   int stuck_ = 0;
+  bool learned_ = false;
 };
 
 // ---- training ---------------------------------------------------------------------------

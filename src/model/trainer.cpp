@@ -331,6 +331,16 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
   svg::write(dir / "roc.svg", svg::roc_chart(roc, result.test.roc_auc));
 }
 
+// At most config.train_limit training samples, drawn at random (learning curves).
+Split limit_training(Split split, const TrainConfig& config) {
+  if (config.train_limit <= 0 || static_cast<size_t>(config.train_limit) >= split.train.size())
+    return split;
+  std::mt19937_64 rng(config.split_seed);
+  std::shuffle(split.train.begin(), split.train.end(), rng);
+  split.train.resize(static_cast<size_t>(config.train_limit));
+  return split;
+}
+
 }  // namespace
 
 torch::Tensor TensorSource::get(const std::vector<size_t>& indices) const {
@@ -353,9 +363,10 @@ std::vector<float> predict(const Network& net, const ModelKind& kind, const Feat
   return out;
 }
 
-TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels,
-                        const Split& split, const TrainConfig& config, const fs::path& model_dir,
+TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels, const Split& all,
+                        const TrainConfig& config, const fs::path& model_dir,
                         const TrainOptions& options) {
+  const Split split = limit_training(all, config);
   torch::set_num_threads(config.threads > 0
                              ? config.threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

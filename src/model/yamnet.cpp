@@ -115,10 +115,7 @@ class YamnetScorer : public Scorer {
   std::vector<float> score_sliding(const float* audio, size_t count, size_t hop_samples) override {
     const size_t window = window_samples();
     if (count < window || hop_samples == 0) return {};
-    std::vector<std::vector<float>> windows;
-    for (size_t start = 0; start + window <= count; start += hop_samples)
-      windows.emplace_back(audio + start, audio + start + window);
-    return score_windows(windows);
+    return model_.sliding_class_score(audio, count, window, hop_samples, kYamnetSaxophone);
   }
 
   std::vector<float> score_windows(const std::vector<std::vector<float>>& windows) override {
@@ -185,6 +182,24 @@ torch::Tensor YamnetNetImpl::embed(torch::Tensor x) {
         convs_[i]->forward(pad_same(x, (*options.kernel_size())[0], (*options.stride())[0])));
   }
   return x.mean({2, 3});
+}
+
+torch::Tensor YamnetNetImpl::embed_span(const torch::Tensor& audio) {
+  constexpr int64_t kPatchBatch = 256;
+  const auto all = patches(log_mel(audio.unsqueeze(0)));
+  std::vector<torch::Tensor> parts;
+  for (int64_t first = 0; first < all.size(0); first += kPatchBatch)
+    parts.push_back(embed(all.narrow(0, first, std::min(kPatchBatch, all.size(0) - first))));
+  return torch::cat(parts);
+}
+
+std::pair<int64_t, int64_t> yamnet::patches_in_window(size_t start, int64_t window, int64_t total) {
+  const double first_frame = static_cast<double>(start) / kHop;
+  const double last_start = first_frame + static_cast<double>(frames_of(window) - kPatchFrames);
+  auto first = static_cast<int64_t>(std::ceil(first_frame / kPatchHop));
+  auto last = static_cast<int64_t>(std::floor(last_start / kPatchHop));
+  first = std::clamp<int64_t>(first, 0, total - 1);
+  return {first, std::clamp<int64_t>(last, first, total - 1)};
 }
 
 torch::Tensor YamnetNetImpl::classify(const torch::Tensor& embedding) {
@@ -264,6 +279,26 @@ std::vector<float> YamnetModel::pooled_class_score(const std::vector<std::vector
   const auto per_patch = torch::sigmoid(logits.select(1, class_index)).view({audio.size(0), -1});
   const auto pooled = std::get<0>(per_patch.max(1)).to(torch::kCPU).contiguous();
   return {pooled.data_ptr<float>(), pooled.data_ptr<float>() + pooled.numel()};
+}
+
+std::vector<float> YamnetModel::sliding_class_score(const float* audio, size_t count, size_t window,
+                                                    size_t hop, int class_index) {
+  torch::NoGradGuard no_grad;
+  const auto signal =
+      torch::from_blob(const_cast<float*>(audio), {static_cast<int64_t>(count)}, torch::kFloat32)
+          .to(impl_->device);
+  const auto embeddings = impl_->net->embed_span(signal);
+  const auto per_patch = torch::sigmoid(impl_->net->classify(embeddings).select(1, class_index))
+                             .to(torch::kCPU)
+                             .contiguous();
+  const float* p = per_patch.data_ptr<float>();
+  std::vector<float> out;
+  for (size_t start = 0; start + window <= count; start += hop) {
+    const auto [first, last] =
+        patches_in_window(start, static_cast<int64_t>(window), per_patch.size(0));
+    out.push_back(*std::max_element(p + first, p + last + 1));
+  }
+  return out;
 }
 
 void save_yamnet(const YamnetWeights& weights, const fs::path& file, double threshold) {

@@ -73,6 +73,10 @@ class YamnetModel {
   // Scores of one class pooled (max) over the patches of each window; windows all one length.
   std::vector<float> pooled_class_score(const std::vector<std::vector<float>>& windows,
                                         int class_index);
+  // The same for the windows of `window` samples every `hop` over one span of `count` samples,
+  // whose patches are scored once (see yamnet_net.h: patches_in_window).
+  std::vector<float> sliding_class_score(const float* audio, size_t count, size_t window,
+                                         size_t hop, int class_index);
 
  private:
   struct Impl;

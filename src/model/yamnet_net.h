@@ -22,6 +22,12 @@ constexpr int64_t frames_of(int64_t samples) {
 constexpr int64_t patches_of(int64_t frames) {
   return frames < kPatchFrames ? 0 : (frames - kPatchFrames) / kPatchHop + 1;
 }
+
+// Scoring a long span: its patches are embedded once (every 0.48 s) and each window pools the
+// patches that lie inside it, so the cost does not grow with the windows' overlap. The patches
+// [first, last] of the window of `window` samples starting `start` samples into a span of
+// `total` patches (at least one; a window's patches sit on the span's grid, not its own).
+std::pair<int64_t, int64_t> patches_in_window(size_t start, int64_t window, int64_t total);
 }  // namespace yamnet
 
 class YamnetNetImpl : public torch::nn::Module {
@@ -32,6 +38,8 @@ class YamnetNetImpl : public torch::nn::Module {
   static torch::Tensor patches(const torch::Tensor& log_mel);  // -> [B * P, 1, 96, 64]
   // The 14 layers and global average pooling: [N, 1, 96, 64] -> [N, 1024] embeddings.
   torch::Tensor embed(torch::Tensor x);
+  // Every patch of one span of audio [samples] -> [P, 1024], in batches (bounded memory).
+  torch::Tensor embed_span(const torch::Tensor& audio);
   torch::Tensor classify(const torch::Tensor& embedding);  // [N, 1024] -> [N, 521] logits
 
   // Convolutions in graph order: layer 1, then depthwise and pointwise of layers 2..14.

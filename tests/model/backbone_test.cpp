@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "audio/audio.h"
+#include "model/detector.h"
 #include "model/yamnet.h"
 #include "support/testing.h"
 #include "transfer/yamnet_files.h"
@@ -64,6 +66,22 @@ class BackboneTraining : public ::testing::Test {
 
   static fs::path models() { return *dir_ / "home" / "models"; }
 
+  // Sliding windows whose starts fall on YAMNet's patch grid (every 0.96 s) must score as the
+  // same windows scored one by one: the shared patch embeddings change nothing but the cost.
+  static void expect_sliding_matches_windows(Scorer& scorer) {
+    const auto audio = decode_mono(*dir_ / "library" / "song-000.flac", scorer.sample_rate());
+    const size_t hop = 15360, window = scorer.window_samples();
+    const auto sliding = scorer.score_sliding(audio.data(), audio.size(), hop);
+    std::vector<std::vector<float>> windows;
+    for (size_t start = 0; start + window <= audio.size(); start += hop)
+      windows.emplace_back(audio.begin() + start, audio.begin() + start + window);
+    const auto one_by_one = scorer.score_windows(windows);
+    ASSERT_EQ(sliding.size(), one_by_one.size());
+    ASSERT_GE(sliding.size(), 5u);
+    for (size_t i = 0; i < sliding.size(); ++i)
+      EXPECT_NEAR(sliding[i], one_by_one[i], 1e-4) << "window " << i;
+  }
+
   static inline testing::TempDir* dir_ = nullptr;
   static inline bool ready_ = false;
   static inline std::string setup_output_;
@@ -95,10 +113,15 @@ TEST_F(BackboneTraining, HeadOnlyModelPredictsAndAssesses) {
   const auto files = nlohmann::json::parse(out.substr(out.find('[')));
   ASSERT_FALSE(files.empty());
   EXPECT_FALSE(files[0].at("windows").empty()) << out;
+  expect_sliding_matches_windows(*load_detector(models() / "head"));
   ASSERT_EQ(sd("assess --json", &out), 0) << out;
   const auto assessed = nlohmann::json::parse(out.substr(out.find('{')));
   EXPECT_GE(assessed.at("samples").get<int>(), 20);
   EXPECT_GE(assessed.at("metrics").at("roc_auc").get<double>(), 0.0);
+}
+
+TEST_F(BackboneTraining, ZeroShotSlidingMatchesWindowsScoredOneByOne) {
+  expect_sliding_matches_windows(*load_yamnet_scorer(models() / "yamnet.pt"));
 }
 
 TEST_F(BackboneTraining, MissingBackboneFileIsAClearError) {

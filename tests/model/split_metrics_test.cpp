@@ -196,6 +196,14 @@ TEST(Desert, QuietOnAHealthyRunAndResetsOnProgress) {
   EXPECT_FALSE(interrupted.update(0.693, 0.5));
 }
 
+TEST(Desert, QuietWhenARunThatLearnedDriftsBackToLn2) {
+  DesertConfig config;
+  config.epochs = 2;
+  DesertDetector drifted(config);
+  EXPECT_FALSE(drifted.update(0.66, 0.6));  // below ln 2 - tolerance: it learned something
+  for (int epoch = 0; epoch < 4; ++epoch) EXPECT_FALSE(drifted.update(0.6931, 0.5));
+}
+
 TEST(Net, FullyConnectedSizeFollowsTheInputShape) {
   NetConfig net;  // 4 blocks, 16 -> 32 -> 64 -> 64 channels, each halving both sides
   EXPECT_EQ(fc_input_size(net, 128, 108), 64 * (128 / 16) * (108 / 2 / 2 / 2 / 2));

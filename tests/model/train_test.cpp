@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "model/detector.h"
 #include "model/train.h"
 #include "store/store.h"
@@ -150,6 +151,45 @@ TEST(Train, SameSeedSameResultOnCpu) {
     EXPECT_DOUBLE_EQ(a.history[e].validation_loss, b.history[e].validation_loss)
         << "epoch " << e + 1;
   EXPECT_DOUBLE_EQ(a.test.roc_auc, b.test.roc_auc);
+}
+
+TEST(Train, TrainLimitTrainsOnThatManySamplesOnly) {
+  auto config = small_config();
+  config.epochs = 1;
+  config.train_limit = 20;
+  const auto task = make_task(config.features);
+  ASSERT_GT(task.split.train.size(), 20u);
+  TrainOptions options;
+  options.quiet = true;
+  const auto limited = train_arrays(task.data, task.split, config, {}, options);
+  EXPECT_EQ(limited.train_samples, 20u);
+  EXPECT_EQ(limited.validation_samples, task.split.validation.size());  // the same sets
+  EXPECT_EQ(limited.test_samples, task.split.test.size());
+}
+
+TEST(Train, InitStartsFromAnEarlierModelOfTheSameArchitecture) {
+  const auto config = small_config();
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  TrainOptions options;
+  options.quiet = true;
+  const auto pretrained = train_arrays(task.data, task.split, config, dir / "pre", options);
+  // Started from it with a learning rate too small to move: the same predictions.
+  auto again = config;
+  again.init = (dir / "pre").string();
+  again.epochs = 1;
+  again.lr = 1e-12;
+  const auto tuned = train_arrays(task.data, task.split, again, {}, options);
+  EXPECT_NEAR(tuned.test.roc_auc, pretrained.test.roc_auc, 1e-6);
+  EXPECT_EQ(tuned.test.tp, pretrained.test.tp);
+  // A different architecture cannot start from it.
+  again.net.hidden = 8;
+  try {
+    train_arrays(task.data, task.split, again, {}, options);
+    ADD_FAILURE() << "a different architecture was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("same architecture"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Train, DesertDetectedAndRestartedOnAStuckRun) {

@@ -21,6 +21,8 @@ class CnnImpl : public NetworkImpl {
   CnnImpl(const NetConfig& config, int rows, int cols);
   torch::Tensor forward(const torch::Tensor& input) override;
   int64_t fc_inputs() const { return fc_inputs_; }
+  // The conv blocks' output, flattened: [B, fc_inputs()] (what contrastive pretraining shapes).
+  torch::Tensor embed(const torch::Tensor& input) { return features_->forward(input).flatten(1); }
 
  private:
   torch::nn::Sequential features_{nullptr};

@@ -78,6 +78,18 @@ std::string default_model_name() {
   return text;
 }
 
+// home/models/<name>, refusing names that are not a plain folder name and, unless resuming,
+// a model that exists.
+fs::path new_model_folder(const Home& home, const std::string& name, bool resume) {
+  if (name.find('/') != std::string::npos || name == "." || name == ".." || name == "current")
+    throw Error(fmt::format("model name \"{}\" cannot be used as a folder name", name));
+  const auto dir = home.models() / name;
+  if (!resume && fs::exists(dir / "model.json"))
+    throw Error(fmt::format(
+        "{}: a model with this name exists; choose another --out or pass --resume", dir.string()));
+  return dir;
+}
+
 void make_current(const Home& home, const std::string& name) {
   const auto pointer = home.models() / "current";
   const fs::path tmp = pointer.string() + ".tmp";
@@ -144,12 +156,7 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
   const auto split = grouped_split(data.samples, config.validation_fraction, config.test_fraction,
                                    config.split_seed);
   const std::string name = options.name.empty() ? default_model_name() : options.name;
-  if (name.find('/') != std::string::npos || name == "." || name == ".." || name == "current")
-    throw Error(fmt::format("model name \"{}\" cannot be used as a folder name", name));
-  const auto dir = home.models() / name;
-  if (!options.resume && fs::exists(dir / "model.json"))
-    throw Error(fmt::format(
-        "{}: a model with this name exists; choose another --out or pass --resume", dir.string()));
+  const auto dir = new_model_folder(home, name, options.resume);
   spdlog::info("training on {} samples, validating on {}, testing on {} (grouped by source)",
                split.train.size(), split.validation.size(), split.test.size());
   auto trained =
@@ -158,6 +165,22 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
   if (options.predict_store && !trained.result.stopped)
     predict_store(store, cache, trained.net, *kind, name, options.quiet);
   return trained.result;
+}
+
+PretrainResult pretrain_model(Store& store, const Home& home, const TrainConfig& config,
+                              const TrainOptions& options) {
+  home.create();
+  if (config.backbone.enabled())
+    throw Error("contrastive pretraining is for the CNN; a backbone is pretrained already");
+  FeatureCache cache(home, config.features);
+  const auto samples = store.samples(/*include_silent=*/false);
+  cache.ensure(samples, options.quiet);
+  std::vector<const Sample*> pointers;
+  for (const auto& s : samples) pointers.push_back(&s);
+  const auto dir = new_model_folder(
+      home, options.name.empty() ? "pretrained-" + default_model_name() : options.name, false);
+  spdlog::info("contrastive pretraining on {} samples (labels not used)", samples.size());
+  return pretrain_core(CacheSource(cache, pointers), samples.size(), config, dir, options);
 }
 
 CvResult cross_validate(Store& store, const Home& home, const TrainConfig& config, int folds,

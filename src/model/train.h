@@ -207,6 +207,26 @@ struct ArrayDataset {
 TrainResult train_arrays(const ArrayDataset& data, const Split& split, const TrainConfig& config,
                          const std::filesystem::path& model_dir, const TrainOptions& options = {});
 
+// ---- self-supervised pretraining ---------------------------------------------------------
+
+struct PretrainResult {
+  std::filesystem::path model_dir;
+  std::vector<double> losses;  // contrastive loss per epoch
+  size_t samples = 0;
+  double seconds = 0;
+};
+
+// Contrastive pretraining (SimCLR's NT-Xent loss, temperature 0.2) of the CNN's conv blocks on
+// two augmented views (config.augment without mixup) of every non-silent sample in the store,
+// labelled or not. Saves a model folder whose conv blocks a later `train` starts from with
+// {"init": "<home>/models/NAME"}; its head is untrained, so it is never made current.
+PretrainResult pretrain_model(Store& store, const Home& home, const TrainConfig& config,
+                              const TrainOptions& options = {});
+// The same on spectrograms in memory (`data.labels` unused); saves to model_dir when not empty.
+PretrainResult pretrain_arrays(const ArrayDataset& data, const TrainConfig& config,
+                               const std::filesystem::path& model_dir,
+                               const TrainOptions& options = {});
+
 // ---- cross-validation and search --------------------------------------------------------
 
 struct CvResult {

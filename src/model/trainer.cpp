@@ -429,7 +429,13 @@ TrainResult train_arrays(const ArrayDataset& data, const Split& split, const Tra
                          const fs::path& model_dir, const TrainOptions& options) {
   if (config.backbone.enabled())
     throw Error("train_arrays takes spectrograms: it trains the CNN, not a backbone");
-  const int64_t rows = config.features.n_mels, cols = config.features.frames;
+  return train_core(TensorSource(stack_spectrograms(data, config.features)), data.labels, split,
+                    config, model_dir, options)
+      .result;
+}
+
+torch::Tensor stack_spectrograms(const ArrayDataset& data, const FeatureConfig& features) {
+  const int64_t rows = features.n_mels, cols = features.frames;
   auto all = torch::empty({static_cast<int64_t>(data.inputs.size()), rows, cols});
   for (size_t i = 0; i < data.inputs.size(); ++i) {
     const auto& s = data.inputs[i];
@@ -438,7 +444,7 @@ TrainResult train_arrays(const ArrayDataset& data, const Split& split, const Tra
                               rows, cols));
     std::copy(s.values.begin(), s.values.end(), all[static_cast<int64_t>(i)].data_ptr<float>());
   }
-  return train_core(TensorSource(all), data.labels, split, config, model_dir, options).result;
+  return all;
 }
 
 }  // namespace sax

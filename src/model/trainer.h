@@ -40,6 +40,13 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
                         const Split& split, const TrainConfig& config,
                         const std::filesystem::path& model_dir, const TrainOptions& options);
 
+// Contrastive pretraining (pretrain.cpp) on the first `count` items of `data`.
+PretrainResult pretrain_core(const FeatureSource& data, size_t count, const TrainConfig& config,
+                             const std::filesystem::path& model_dir, const TrainOptions& options);
+
+// An ArrayDataset's spectrograms as one tensor [n, n_mels, frames]; throws on a wrong shape.
+torch::Tensor stack_spectrograms(const ArrayDataset& data, const FeatureConfig& features);
+
 // Sax probabilities for the given samples (eval mode, batched).
 std::vector<float> predict(const Network& net, const ModelKind& kind, const FeatureSource& data,
                            const std::vector<size_t>& indices);

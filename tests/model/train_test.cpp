@@ -192,6 +192,24 @@ TEST(Train, InitStartsFromAnEarlierModelOfTheSameArchitecture) {
   }
 }
 
+TEST(Train, ContrastivePretrainingLowersItsLossAndStartsTraining) {
+  auto config = small_config();
+  config.epochs = 4;
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  TrainOptions options;
+  options.quiet = true;
+  const auto pre = pretrain_arrays(task.data, config, dir / "pre", options);
+  ASSERT_EQ(pre.losses.size(), 4u);
+  EXPECT_LT(pre.losses.back(), pre.losses.front());
+  EXPECT_EQ(pre.samples, task.data.inputs.size());
+  // Its conv blocks start supervised training (same architecture), which still learns.
+  config.init = (dir / "pre").string();
+  config.epochs = 6;
+  const auto tuned = train_arrays(task.data, task.split, config, {}, options);
+  EXPECT_GE(tuned.test.roc_auc, 0.8);
+}
+
 TEST(Train, DesertDetectedAndRestartedOnAStuckRun) {
   // Every input identical: nothing separates the classes, so the best the net can do is a
   // constant 0.5; the class-balanced loss settles at ln 2 with chance-level predictions.

@@ -45,7 +45,7 @@ void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   const auto files = files_to_evaluate(settings, truth, errors);
   for (const auto& error : errors) detect::print_error(error);
 
-  detect::Evaluator evaluator;
+  detect::Evaluator evaluator(0.01, 1.0, settings.analysis.smoothing.merge_gap);
   Progress progress("evaluate", files.size(),
                     global.quiet ? Progress::Mode::never : Progress::Mode::automatic);
   nlohmann::json failures = nlohmann::json::array();
@@ -81,7 +81,9 @@ void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
 
 const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
   auto* command = app.add_subcommand(
-      "evaluate", "Measure detection against ground truth (frame F1, clip accuracy, boundaries)");
+      "evaluate",
+      "Measure detection against ground truth (frame F1, clip accuracy, boundaries; true "
+      "phrases closer than --merge-gap count as one passage, the resolution of the segments)");
   static EvaluateSettings settings;
   command->add_option("--truth", settings.truth, "truth.json written by `saxdetect synth`")
       ->required()

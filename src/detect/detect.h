@@ -159,14 +159,18 @@ struct Evaluation {
 };
 
 // Accumulates file after file; frames are `frame_seconds` long (10 ms by default).
+// The truth is scored at the resolution detection promises: true sax phrases separated by less
+// than `truth_gap` seconds (a breath between phrases; default 1 s, the smoothing's merge gap)
+// count as one passage, as the predicted segments do. 0 scores every phrase on its own.
 class Evaluator {
  public:
-  explicit Evaluator(double frame_seconds = 0.01, double boundary_tolerance = 1.0);
+  explicit Evaluator(double frame_seconds = 0.01, double boundary_tolerance = 1.0,
+                     double truth_gap = 1.0);
   void add(const Analysis& predicted, const TruthSong& truth);
   Evaluation result() const;
 
  private:
-  double frame_seconds_, tolerance_;
+  double frame_seconds_, tolerance_, truth_gap_;
   Evaluation counts_;
 };
 

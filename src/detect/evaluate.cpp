@@ -49,10 +49,27 @@ const TruthSong* find_truth(const std::vector<TruthSong>& truth, const fs::path&
   return nullptr;
 }
 
-Evaluator::Evaluator(double frame_seconds, double boundary_tolerance)
-    : frame_seconds_(frame_seconds), tolerance_(boundary_tolerance) {}
+Evaluator::Evaluator(double frame_seconds, double boundary_tolerance, double truth_gap)
+    : frame_seconds_(frame_seconds), tolerance_(boundary_tolerance), truth_gap_(truth_gap) {}
 
-void Evaluator::add(const Analysis& predicted, const TruthSong& truth) {
+namespace {
+// Sorted spans with the gaps shorter than `gap` closed.
+std::vector<std::pair<double, double>> close_gaps(std::vector<std::pair<double, double>> spans,
+                                                  double gap) {
+  std::sort(spans.begin(), spans.end());
+  std::vector<std::pair<double, double>> out;
+  for (const auto& s : spans)
+    if (!out.empty() && s.first - out.back().second < gap)
+      out.back().second = std::max(out.back().second, s.second);
+    else
+      out.push_back(s);
+  return out;
+}
+}  // namespace
+
+void Evaluator::add(const Analysis& predicted, const TruthSong& song) {
+  TruthSong truth = song;
+  truth.sax = close_gaps(song.sax, truth_gap_);
   Evaluation& c = counts_;
   ++c.files;
   std::vector<std::pair<double, double>> detected;

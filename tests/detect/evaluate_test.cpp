@@ -53,6 +53,20 @@ TEST(Evaluator, HandMadeSongsGiveTheHandCountedFigures) {
   EXPECT_EQ(e.files, 5u);
 }
 
+TEST(Evaluator, PhrasesABreathApartAreOnePassageUnlessAskedOtherwise) {
+  // Two phrases 0.3 s apart, detected as one passage.
+  Evaluator passages;  // truth gaps under 1 s closed
+  passages.add(predicted(10, {{2, 8}}), truth({{2, 4.5}, {4.8, 8}}));
+  EXPECT_EQ(passages.result().truth_segments, 1u);
+  EXPECT_EQ(passages.result().matched_segments, 1u);
+  EXPECT_DOUBLE_EQ(passages.result().frame_f1, 1.0);
+  Evaluator phrases(0.01, 1.0, 0.0);  // every phrase on its own
+  phrases.add(predicted(10, {{2, 8}}), truth({{2, 4.5}, {4.8, 8}}));
+  EXPECT_EQ(phrases.result().truth_segments, 2u);
+  EXPECT_EQ(phrases.result().matched_segments, 0u);
+  EXPECT_LT(phrases.result().frame_f1, 1.0);
+}
+
 TEST(Evaluator, PerfectPredictionScoresOne) {
   Evaluator evaluator;
   evaluator.add(predicted(20, {{2, 8}}), truth({{2, 8}}));

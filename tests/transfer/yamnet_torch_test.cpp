@@ -91,11 +91,13 @@ TEST_F(ImportedYamnet, ZeroShotScorerPoolsTheSaxophoneClass) {
   EXPECT_EQ(scorer->window_samples(), 5u * kYamnetSampleRate);
   EXPECT_DOUBLE_EQ(scorer->threshold(), 0.5);
   const auto audio = sax::testing::chord(7 * kYamnetSampleRate, 2);
-  const auto sliding = scorer->score_sliding(audio.data(), audio.size(), 2 * kYamnetSampleRate);
-  ASSERT_EQ(sliding.size(), 2u);  // windows at 0 s and 2 s
-  const std::vector<float> second(audio.begin() + 2 * kYamnetSampleRate,
-                                  audio.begin() + 7 * kYamnetSampleRate);
-  EXPECT_NEAR(scorer->score_windows({second})[0], sliding[1], 1e-6);  // batching differs
+  // Windows every 1.92 s: on the 0.48 s patch grid, where a window's patches are its own.
+  const size_t hop = 4 * 48 * 160;
+  const auto sliding = scorer->score_sliding(audio.data(), audio.size(), hop);
+  ASSERT_EQ(sliding.size(), 2u);  // windows at 0 s and 1.92 s
+  const std::vector<float> second(audio.begin() + hop,
+                                  audio.begin() + hop + scorer->window_samples());
+  EXPECT_NEAR(scorer->score_windows({second})[0], sliding[1], 1e-5);  // batching differs
 
   // The pooled score is the loudest patch's saxophone score.
   YamnetModel yamnet(file());

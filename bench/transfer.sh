@@ -6,7 +6,8 @@
 # on songs rendered with the other soundfont (MuseScore: unseen timbres), sample by sample with
 # `saxdetect assess`. Prints a Markdown table (the one in docs/transfer.md).
 #   bench/transfer.sh [saxdetect-binary] [train-songs=120] [test-songs=30] [sizes="100 300 all"]
-# WORK=DIR keeps (and reuses) the libraries and homes; EPOCHS and FINE_TUNE_EPOCHS cap training.
+# WORK=DIR keeps (and reuses) the libraries and homes; EPOCHS, FINE_TUNE_EPOCHS and
+# PRETRAIN_EPOCHS cap training; ROWS picks rows (default: "zero cnn pre ssl head tuned").
 set -euo pipefail
 bin=$(realpath "${1:-build/saxdetect}")
 train_songs=${2:-120}
@@ -14,6 +15,9 @@ test_songs=${3:-30}
 sizes=${4:-100 300 all}
 epochs=${EPOCHS:-25}
 fine_tune_epochs=${FINE_TUNE_EPOCHS:-8}
+pretrain_epochs=${PRETRAIN_EPOCHS:-5}
+rows=" ${ROWS:-zero cnn pre ssl head tuned} "
+wanted() { [[ $rows == *" $1 "* ]]; }
 here=$(cd "$(dirname "$0")" && pwd)
 yamnet="$here/../../shared/models/yamnet/yamnet.tflite"
 [ -f "$yamnet" ] || { echo "no $yamnet: the YAMNet rows need ../shared" >&2; exit 1; }
@@ -67,29 +71,39 @@ train_row() {  # label size name config-json [flags...]
   row "$label" "$size" "$(($(date +%s) - start))" "$train_home/models/$name"
 }
 
-echo "== pretraining the CNN on the 60 other songs" >&2
-if [ ! -f "$pre_home/models/pretrained/model.json" ]; then
+echo "== pretraining the CNN on the 60 other songs (with their labels; and without: contrastive)" >&2
+if wanted pre && [ ! -f "$pre_home/models/pretrained/model.json" ]; then
   echo "{\"epochs\": $epochs}" >"$work/pretrain.json"
   sd --home "$pre_home" train --config "$work/pretrain.json" --out pretrained >/dev/null
+fi
+if wanted ssl && [ ! -f "$pre_home/models/contrastive/model.json" ]; then
+  start=$(date +%s)
+  sd --home "$pre_home" pretrain --epochs "$pretrain_epochs" --out contrastive >&2
+  echo "contrastive pretraining: $(($(date +%s) - start)) s" >&2
 fi
 
 echo "| model | train labels | held-out acc | held-out bal acc | held-out ROC-AUC | unseen acc | unseen bal acc | unseen ROC-AUC | train s |"
 echo "|---|---|---|---|---|---|---|---|---|"
-# A copy: calibrating rewrites the file, and the embedding cache is keyed by its content.
-cp "$train_home/models/yamnet.pt" "$work/zero-shot.pt"
-sd --home "$train_home" backbone calibrate --model "$work/zero-shot.pt" >/dev/null
-zero=$(sd --home "$test_home" assess --zero-shot yamnet --model "$work/zero-shot.pt" --json)
-python3 - "$zero" <<'PY'
+if wanted zero; then
+  # A copy: calibrating rewrites the file, and the embedding cache is keyed by its content.
+  cp "$train_home/models/yamnet.pt" "$work/zero-shot.pt"
+  sd --home "$train_home" backbone calibrate --model "$work/zero-shot.pt" >/dev/null
+  zero=$(sd --home "$test_home" assess --zero-shot yamnet --model "$work/zero-shot.pt" --json)
+  python3 - "$zero" <<'PY'
 import json, sys
 m = json.loads(sys.argv[1])["metrics"]
 print(f"| zero-shot YAMNet (threshold from the train labels) | 0 | | | | {m['accuracy']:.3f} | "
       f"{m['balanced_accuracy']:.3f} | {m['roc_auc']:.3f} | 0 |")
 PY
+fi
 for size in $sizes; do
-  train_row "CNN from scratch" "$size" "cnn-$size" "{\"epochs\": $epochs}"
-  train_row "CNN pretrained on synth, fine-tuned" "$size" "pre-$size" \
+  wanted cnn && train_row "CNN from scratch" "$size" "cnn-$size" "{\"epochs\": $epochs}"
+  wanted pre && train_row "CNN pretrained on synth labels, fine-tuned" "$size" "pre-$size" \
     "{\"epochs\": $epochs, \"lr\": 3e-4, \"init\": \"$pre_home/models/pretrained\"}"
-  train_row "YAMNet + new head (frozen)" "$size" "head-$size" "{\"epochs\": 40, \"patience\": 10}" --backbone yamnet
-  train_row "YAMNet fine-tuned (layers 13-14)" "$size" "tuned-$size" \
+  wanted ssl && train_row "CNN pretrained self-supervised (contrastive), fine-tuned" "$size" \
+    "ssl-$size" "{\"epochs\": $epochs, \"init\": \"$pre_home/models/contrastive\"}"
+  wanted head && train_row "YAMNet + new head (frozen)" "$size" "head-$size" \
+    "{\"epochs\": 40, \"patience\": 10}" --backbone yamnet
+  wanted tuned && train_row "YAMNet fine-tuned (layers 13-14)" "$size" "tuned-$size" \
     "{\"epochs\": $fine_tune_epochs, \"lr\": 3e-4}" --backbone yamnet --freeze 12
 done

@@ -79,8 +79,9 @@ const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::PositiveNumber);
   command->add_option("--seed", flags.seed, "Random seed (overrides the config)")
       ->check(CLI::NonNegativeNumber);
-  command->add_option("--out", flags.out,
-                      "Model name: folder under <home>/models (default: cnn-<time>)");
+  command->add_option(
+      "--out", flags.out,
+      "Model name: folder under <home>/models (default: cnn-<time> or backbone-<time>)");
   command->add_option("--backbone", flags.backbone,
                       "Fine-tune a pretrained backbone instead of the CNN: a model file from "
                       "`saxdetect backbone import`, or \"yamnet\" for <home>/models/yamnet.pt");

@@ -69,13 +69,14 @@ LabelledData labelled_data(Store& store, FeatureCache& cache, bool quiet) {
   return d;
 }
 
-std::string default_model_name() {
+// <kind>-<UTC time>, e.g. cnn-20261125-221500.
+std::string default_model_name(const std::string& kind) {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
   char text[32];
-  std::strftime(text, sizeof text, "cnn-%Y%m%d-%H%M%S", &utc);
-  return text;
+  std::strftime(text, sizeof text, "-%Y%m%d-%H%M%S", &utc);
+  return kind + text;
 }
 
 // home/models/<name>, refusing names that are not a plain folder name and, unless resuming,
@@ -155,7 +156,7 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
   const auto data = labelled_data(store, cache, options.quiet);
   const auto split = grouped_split(data.samples, config.validation_fraction, config.test_fraction,
                                    config.split_seed);
-  const std::string name = options.name.empty() ? default_model_name() : options.name;
+  const std::string name = options.name.empty() ? default_model_name(kind->name()) : options.name;
   const auto dir = new_model_folder(home, name, options.resume);
   spdlog::info("training on {} samples, validating on {}, testing on {} (grouped by source)",
                split.train.size(), split.validation.size(), split.test.size());
@@ -178,7 +179,7 @@ PretrainResult pretrain_model(Store& store, const Home& home, const TrainConfig&
   std::vector<const Sample*> pointers;
   for (const auto& s : samples) pointers.push_back(&s);
   const auto dir = new_model_folder(
-      home, options.name.empty() ? "pretrained-" + default_model_name() : options.name, false);
+      home, options.name.empty() ? default_model_name("pretrained-cnn") : options.name, false);
   spdlog::info("contrastive pretraining on {} samples (labels not used)", samples.size());
   return pretrain_core(CacheSource(cache, pointers), samples.size(), config, dir, options);
 }

@@ -57,8 +57,7 @@ class YamnetExtractor : public FeatureExtractor {
     torch::NoGradGuard no_grad;
     const auto log_mel = body_->log_mel(audio);
     if (!embeddings_) return log_mel;
-    return body_->embed(YamnetNetImpl::patches(log_mel))
-        .view({audio.size(0), -1, kYamnetEmbedding});
+    return body_->embed_patches(log_mel);
   }
 
  private:
@@ -123,12 +122,7 @@ class BackboneScorer : public Scorer {
         threshold_(threshold),
         device_(preferred_device()),
         net_(YamnetNet(), head) {
-    try {
-      torch::load(net_, weights.string());
-    } catch (const c10::Error& e) {
-      throw Error(fmt::format("{}: cannot load the weights ({})", weights.string(),
-                              e.what_without_backtrace()));
-    }
+    load_weights(net_, weights);
     net_->to(device_);
     net_->eval();
   }
@@ -195,12 +189,7 @@ BackboneNetImpl::BackboneNetImpl(YamnetNet body, const NetConfig& head)
 }
 
 torch::Tensor BackboneNetImpl::forward(const torch::Tensor& input) {
-  return classify(input.size(-1) == kYamnetEmbedding ? input : embed(input));
-}
-
-torch::Tensor BackboneNetImpl::embed(const torch::Tensor& log_mel) {
-  return body_->embed(YamnetNetImpl::patches(log_mel))
-      .view({log_mel.size(0), -1, kYamnetEmbedding});
+  return classify(input.size(-1) == kYamnetEmbedding ? input : body_->embed_patches(input));
 }
 
 torch::Tensor BackboneNetImpl::pool(const torch::Tensor& embeddings) {

@@ -24,8 +24,6 @@ class BackboneNetImpl : public NetworkImpl {
 
   // Embeddings [B, P, 1024] (precomputed by a frozen body) or YAMNet log-mel [B, frames, 64].
   torch::Tensor forward(const torch::Tensor& input) override;
-  // [B, frames, 64] -> [B, P, 1024]
-  torch::Tensor embed(const torch::Tensor& log_mel);
   // [B, P, 1024] -> logits [B]: pool, then the head.
   torch::Tensor classify(const torch::Tensor& embeddings);
   // [B, P, 1024] -> [B, 2048]: mean and max over the patches.

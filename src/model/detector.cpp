@@ -22,7 +22,9 @@ constexpr int64_t kScoreBatch = 64;
 
 const char* kHowToGetAModel = "train one with `saxdetect train` (or run `saxdetect demo`)";
 
-nlohmann::json read_model_json(const fs::path& model_dir) {
+}  // namespace
+
+nlohmann::json read_model_description(const fs::path& model_dir) {
   const auto path = model_dir / "model.json";
   std::ifstream in(path);
   if (!in) throw Error(fmt::format("{}: no model here; {}", path.string(), kHowToGetAModel));
@@ -33,6 +35,8 @@ nlohmann::json read_model_json(const fs::path& model_dir) {
   }
 }
 
+namespace {
+
 class CnnScorer : public Scorer {
  public:
   CnnScorer(std::string name, FeatureConfig features, const NetConfig& net, double threshold,
@@ -42,12 +46,7 @@ class CnnScorer : public Scorer {
         threshold_(threshold),
         device_(preferred_device()),
         net_(net, features_.n_mels, features_.frames) {
-    try {
-      torch::load(net_, weights.string());
-    } catch (const c10::Error& e) {
-      throw Error(fmt::format("{}: cannot load the weights ({})", weights.string(),
-                              e.what_without_backtrace()));
-    }
+    load_weights(net_, weights);
     net_->to(device_);
     net_->eval();
   }
@@ -122,7 +121,7 @@ class CnnScorer : public Scorer {
 }  // namespace
 
 std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {
-  const auto j = read_model_json(model_dir);
+  const auto j = read_model_description(model_dir);
   const auto where = (model_dir / "model.json").string();
   try {
     if (j.value("kind", "cnn") == "backbone") return load_backbone_scorer(model_dir, j);

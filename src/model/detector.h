@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace sax {
 
 class Scorer {
@@ -37,6 +39,10 @@ class Scorer {
   // One probability per window (each window_samples() long; shorter ones are zero-padded).
   virtual std::vector<float> score_windows(const std::vector<std::vector<float>>& windows) = 0;
 };
+
+// model_dir/model.json parsed. Throws sax::Error naming it; when it is missing, the message says
+// how to get a model.
+nlohmann::json read_model_description(const std::filesystem::path& model_dir);
 
 // Loads a model folder written by training. Throws sax::Error naming the path; when there is
 // no model, the message says how to get one (`saxdetect train` or `saxdetect demo`).

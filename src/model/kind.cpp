@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "model/backbone.h"
+#include "model/detector.h"
 #include "model/mel.h"
 
 namespace sax {
@@ -28,17 +29,7 @@ double beta_sample(std::mt19937_64& rng, double alpha) {
 // architecture and features must be the ones this run trains.
 void start_from(Cnn& net, const std::string& model_dir, const TrainConfig& config) {
   const auto description_file = std::filesystem::path(model_dir) / "model.json";
-  std::ifstream in(description_file);
-  if (!in)
-    throw Error(fmt::format("{}: no model to start from (init names a model folder)",
-                            description_file.string()));
-  nlohmann::json description;
-  try {
-    description = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(
-        fmt::format("{}: not a valid model description ({})", description_file.string(), e.what()));
-  }
+  const auto description = read_model_description(model_dir);
   if (description.value("kind", "cnn") != "cnn")
     throw Error(fmt::format("{}: init needs a CNN model, this one is a {}",
                             description_file.string(), description.value("kind", "")));
@@ -48,12 +39,7 @@ void start_from(Cnn& net, const std::string& model_dir, const TrainConfig& confi
         "{}: its net and features differ from this run's; init needs the same architecture",
         description_file.string()));
   const auto weights = std::filesystem::path(model_dir) / "model.pt";
-  try {
-    torch::load(net, weights.string());
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: cannot load the weights ({})", weights.string(),
-                            e.what_without_backtrace()));
-  }
+  load_weights(net, weights);
 }
 
 class CnnKind : public ModelKind {

@@ -1,6 +1,11 @@
 #pragma once
 // The CNN (LibTorch). Internal to src/model: other modules use train.h and detector.h.
+#include <filesystem>
+
+#include <fmt/format.h>
 #include <torch/torch.h>
+
+#include "common/error.h"
 
 #include "model/train.h"
 
@@ -37,6 +42,17 @@ torch::nn::Sequential logit_head(const NetConfig& config, int64_t inputs);
 
 // Kaiming-normal (fan-in, ReLU gain) weights and zero biases for every conv and linear layer.
 void kaiming_init(torch::nn::Module& module);
+
+// torch::load of a model file; throws sax::Error naming the file when it cannot be read.
+template <typename Net>
+void load_weights(Net& net, const std::filesystem::path& file) {
+  try {
+    torch::load(net, file.string());
+  } catch (const c10::Error& e) {
+    throw Error(
+        fmt::format("{}: cannot load the weights ({})", file.string(), e.what_without_backtrace()));
+  }
+}
 
 // CUDA when this LibTorch build and a GPU are present, else the CPU.
 torch::Device preferred_device();

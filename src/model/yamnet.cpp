@@ -55,7 +55,7 @@ void assign(torch::Tensor target, const WeightArray& source, const std::vector<i
   target.copy_(tensor);
 }
 
-void load_weights(YamnetNet& net, const YamnetWeights& w) {
+void copy_tflite_weights(YamnetNet& net, const YamnetWeights& w) {
   assign(net->buffer("window"), w.window, {}, "window");
   assign(net->buffer("dft_real"), w.dft_real, {}, "DFT (real)");
   assign(net->buffer("dft_imag"), w.dft_imag, {}, "DFT (imaginary)");
@@ -303,7 +303,7 @@ std::vector<float> YamnetModel::sliding_class_score(const float* audio, size_t c
 
 void save_yamnet(const YamnetWeights& weights, const fs::path& file, double threshold) {
   YamnetNet net;
-  load_weights(net, weights);
+  copy_tflite_weights(net, weights);
   net->buffer("threshold").fill_(threshold);
   write_net(net, file);
 }

@@ -38,6 +38,10 @@ class YamnetNetImpl : public torch::nn::Module {
   static torch::Tensor patches(const torch::Tensor& log_mel);  // -> [B * P, 1, 96, 64]
   // The 14 layers and global average pooling: [N, 1, 96, 64] -> [N, 1024] embeddings.
   torch::Tensor embed(torch::Tensor x);
+  // Log-mel [B, frames, 64] -> the embeddings of each item's patches [B, P, 1024].
+  torch::Tensor embed_patches(const torch::Tensor& log_mel) {
+    return embed(patches(log_mel)).view({log_mel.size(0), -1, kYamnetEmbedding});
+  }
   // Every patch of one span of audio [samples] -> [P, 1024], in batches (bounded memory).
   torch::Tensor embed_span(const torch::Tensor& audio);
   torch::Tensor classify(const torch::Tensor& embedding);  // [N, 1024] -> [N, 521] logits

@@ -159,6 +159,28 @@ TEST_F(ValidationTest, StoredNamesNeverBecomeMarkup) {
   }
 }
 
+TEST_F(ValidationTest, EveryPageIsItsMainInsideTheSharedLayout) {
+  const std::pair<const char*, const char*> pages[] = {
+      {"/", "intro.js"},        {"/label", "label.js"}, {"/done", "done.js"},
+      {"/status", "status.js"}, {"/model", "model.js"}, {"/analyze", "analyze.js"}};
+  for (const auto& [path, script] : pages) {
+    const std::string html = client().Get(path)->body;
+    EXPECT_EQ(html.rfind("<!doctype html>\n", 0), 0u) << path;  // nothing before the doctype
+    EXPECT_NE(html.find(std::string("<script src=\"/assets/") + script + "\" defer>"),
+              std::string::npos)
+        << path;
+    const auto title = html.find("<title>"), title_end = html.find("</title>");
+    ASSERT_LT(title, title_end) << path;
+    EXPECT_NE(html.substr(title, title_end - title).find("saxdetect"), std::string::npos) << path;
+    const auto bar = html.find("<header class=\"topbar\">"), main = html.find("<main>");
+    EXPECT_LT(bar, main) << path;  // one top bar, then the page's own content
+    EXPECT_EQ(html.find("<header class=\"topbar\">", bar + 1), std::string::npos) << path;
+    EXPECT_EQ(html.find("{{"), std::string::npos) << path;  // every placeholder filled
+    EXPECT_EQ(html.find("<!-- page:"), std::string::npos) << path;
+    EXPECT_EQ(html.substr(html.size() - 16), "</body>\n</html>\n") << path;
+  }
+}
+
 TEST_F(ValidationTest, PagesAndAssetsAreEmbedded) {
   auto intro = client().Get("/");
   EXPECT_EQ(intro->get_header_value("Content-Type"), "text/html; charset=utf-8");

@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/allocator.h"
 #include "model/train.h"
 
 int main(int argc, char** argv) {
+  sax::keep_work_buffers_on_heap();  // as saxdetect itself does
   const int samples = argc > 1 ? std::atoi(argv[1]) : 320;
   const int epochs = argc > 2 ? std::atoi(argv[2]) : 2;
   sax::TrainConfig config;

@@ -2,12 +2,11 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include <malloc.h>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "common/allocator.h"
 #include "common/error.h"
 
 namespace sax::cli {
@@ -23,13 +22,7 @@ Command::Command(int order, Setup setup) { registry().emplace_back(order, std::m
 
 int main(int argc, char** argv) {
   using namespace sax::cli;
-  // LibTorch on the CPU allocates and frees large work buffers (im2col, oneDNN scratch, batches
-  // of windows) for every layer. glibc serves big blocks with fresh mmaps, so each one paid
-  // for the kernel zeroing new pages: half the time of a YAMNet forward pass and a fifth of
-  // predict's went to page faults. Served from the heap and not trimmed, the same memory is
-  // reused call after call; the price is that peak memory (~10% more) is kept until exit.
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  sax::keep_work_buffers_on_heap();
   // Logs and errors go to stderr: stdout carries results (--json, --csv) that scripts parse.
   spdlog::set_default_logger(spdlog::stderr_color_mt("saxdetect"));
   spdlog::set_pattern("%^%l%$: %v");

@@ -10,6 +10,8 @@ packages=(
   # LibTorch does its matrix products through the system BLAS; without OpenBLAS, Debian falls
   # back to the reference BLAS, which made every convolution 10-20x slower.
   libopenblas0-pthread
+  # cblas.h for our own LibTorch-free CNN (src/infer), which calls the same BLAS.
+  libblas-dev
   libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg
   libsqlite3-dev libpqxx-dev postgresql
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libpng-dev

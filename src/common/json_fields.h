@@ -1,8 +1,8 @@
 #pragma once
-// Strict, friendly JSON reading for configuration structs (LibTorch-free, internal to model/).
-// Missing fields keep their defaults; a field of the wrong type or an unknown field (usually a
-// typo) throws sax::Error naming the config and the field, so a bad config file fails on one
-// clear line instead of silently training with defaults.
+// Strict, friendly JSON reading for configuration structs (LibTorch-free, shared by the config
+// readers). Missing fields keep their defaults; a field of the wrong type or an unknown field
+// (usually a typo) throws sax::Error naming the config and the field, so a bad config file fails on
+// one clear line instead of silently training with defaults.
 #include <initializer_list>
 #include <string>
 

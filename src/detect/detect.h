@@ -39,7 +39,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "model/features.h"
+#include "infer/features.h"
 
 namespace sax {
 class Scorer;

@@ -1,6 +1,7 @@
 #pragma once
 // Log-mel spectrograms: the CNN's input, the labelling page's picture, the predictor's view.
-// This header is LibTorch-free so any module can use it; the implementation uses torch::stft.
+// LibTorch-free (FFmpeg's real FFT, av_tx): training, the web app and predict share this one
+// implementation, and predict does not need LibTorch for it.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -36,8 +37,28 @@ struct Spectrogram {
 
 // `audio` is mono at config.sample_rate; shorter input is zero-padded, longer input cut.
 Spectrogram log_mel(const float* audio, size_t count, const FeatureConfig& config);
-// Many windows at once (one torch::stft call): far faster than one at a time.
+// log_mel of each window (a convenience: the same cost as calling log_mel for each).
 std::vector<Spectrogram> log_mel_batch(const std::vector<std::vector<float>>& windows,
                                        const FeatureConfig& config);
+
+// The steps of log_mel, for callers that cut windows out of a longer span or augment first.
+// Log-mel of a whole mono signal (any length): n_mels x (1 + count / hop) frames, frame t
+// centred on sample t * hop (the signal zero-padded by n_fft / 2 on both sides, as
+// torch.stft(center=True, pad_mode="constant") does); NOT normalised and NOT cut to
+// config.frames.
+Spectrogram log_mel_raw(const float* audio, size_t count, const FeatureConfig& config);
+// log_mel before normalisation (what the training feature cache stores, so augmentation
+// happens before normalising): audio cut or zero-padded to window_samples(), frames cut or
+// padded with zeros to config.frames.
+Spectrogram log_mel_window(const float* audio, size_t count, const FeatureConfig& config);
+// Columns [first, first + cols) of `s`; columns past its end are zeros.
+Spectrogram columns(const Spectrogram& s, int first, int cols);
+// Applies config.normalise in place: per-sample zero mean and unit variance (population
+// standard deviation + 1e-5, so silence stays finite), or nothing.
+void normalise(Spectrogram& s, const FeatureConfig& config);
+
+// The mel filter bank, [n_mels][n_fft / 2 + 1] row-major (Slaney scale and area normalisation,
+// as in librosa's defaults).
+std::vector<float> mel_filter_bank(const FeatureConfig& config);
 
 }  // namespace sax

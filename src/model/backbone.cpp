@@ -116,13 +116,13 @@ class BackboneKind : public ModelKind {
 class BackboneScorer : public Scorer {
  public:
   BackboneScorer(std::string name, const NetConfig& head, double seconds, double threshold,
-                 const fs::path& weights)
+                 const fs::path& model_dir)
       : name_(std::move(name)),
         window_(window_samples_of(seconds)),
         threshold_(threshold),
         device_(preferred_device()),
         net_(YamnetNet(), head) {
-    load_weights(net_, weights);
+    load_model_weights(net_, model_dir);
     net_->to(device_);
     net_->eval();
   }
@@ -214,8 +214,7 @@ std::unique_ptr<Scorer> load_backbone_scorer(const fs::path& model_dir,
   const auto features = description.at("features").get<FeatureConfig>();
   const double threshold = description.at("threshold").get<double>();
   const std::string name = description.value("name", model_dir.filename().string());
-  return std::make_unique<BackboneScorer>(name, net, features.seconds, threshold,
-                                          model_dir / "model.pt");
+  return std::make_unique<BackboneScorer>(name, net, features.seconds, threshold, model_dir);
 }
 
 }  // namespace sax

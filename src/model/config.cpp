@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "model/json_fields.h"
+#include "common/json_fields.h"
 #include "model/train.h"
 
 namespace sax {

@@ -15,6 +15,7 @@
 
 #include "audio/audio.h"
 #include "common/error.h"
+#include "common/files.h"
 #include "common/progress.h"
 #include "model/mel.h"
 
@@ -26,7 +27,7 @@ namespace {
 
 // Samples per shard: ~55 MB at the default resolution, few files even for huge libraries.
 constexpr size_t kShardSamples = 1000;
-// Clips decoded and transformed together (one batched STFT).
+// Clips decoded and transformed together (one batch of windows, log-mels in parallel).
 constexpr size_t kComputeBatch = 32;
 
 std::string unique_shard_name() {
@@ -35,16 +36,6 @@ std::string unique_shard_name() {
   return fmt::format("shard-{}-{}-{}",
                      std::chrono::duration_cast<std::chrono::microseconds>(now).count(), getpid(),
                      counter++);
-}
-
-void write_file_atomically(const fs::path& path, const void* data, size_t size) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-    if (!out) throw Error(fmt::format("{}: cannot write the feature cache", tmp.string()));
-  }
-  fs::rename(tmp, path);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/home.h"
-#include "model/features.h"
+#include "infer/features.h"
 #include "store/store.h"
 
 namespace sax {

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "infer/cnn.h"
 #include "model/backbone.h"
-#include "model/mel.h"
 #include "model/net.h"
 
 namespace sax {
@@ -16,9 +16,6 @@ namespace sax {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Windows go through the network this many at a time (bounded memory on long songs).
-constexpr int64_t kScoreBatch = 64;
 
 const char* kHowToGetAModel = "train one with `saxdetect train` (or run `saxdetect demo`)";
 
@@ -37,19 +34,16 @@ nlohmann::json read_model_description(const fs::path& model_dir) {
 
 namespace {
 
+// The CNN scores through the LibTorch-free runtime (infer/cnn.h): the same numbers as the
+// LibTorch module in eval mode, without its start-up and per-call overheads.
 class CnnScorer : public Scorer {
  public:
   CnnScorer(std::string name, FeatureConfig features, const NetConfig& net, double threshold,
-            const fs::path& weights)
+            const fs::path& model_dir)
       : name_(std::move(name)),
         features_(std::move(features)),
         threshold_(threshold),
-        device_(preferred_device()),
-        net_(net, features_.n_mels, features_.frames) {
-    load_weights(net_, weights);
-    net_->to(device_);
-    net_->eval();
-  }
+        cnn_(cnn_layout(net, features_), model_weights(model_dir, net, features_)) {}
 
   std::string name() const override { return name_; }
   int sample_rate() const override { return features_.sample_rate; }
@@ -59,63 +53,43 @@ class CnnScorer : public Scorer {
   std::vector<float> score_sliding(const float* audio, size_t count, size_t hop_samples) override {
     const size_t window = window_samples();
     if (count < window || hop_samples == 0) return {};
-    torch::NoGradGuard no_grad;
-    const auto signal = torch::from_blob(const_cast<float*>(audio),
-                                         {1, static_cast<int64_t>(count)}, torch::kFloat32)
-                            .to(device_);
     // One spectrogram for the whole span; window i starts at frame round(i * hop / frame hop).
-    const auto whole = mel::log_mel_raw(signal, features_)[0];  // [n_mels, T]
-    const int64_t total_frames = whole.size(1), frames = features_.frames;
+    const Spectrogram whole = log_mel_raw(audio, count, features_);
+    const int frames = features_.frames;
     const size_t n_windows = (count - window) / hop_samples + 1;
-    std::vector<float> out;
-    out.reserve(n_windows);
-    std::vector<torch::Tensor> batch;
+    std::vector<Spectrogram> inputs;
+    inputs.reserve(n_windows);
     for (size_t i = 0; i < n_windows; ++i) {
       const double start = static_cast<double>(i * hop_samples) / features_.hop();
-      const int64_t first =
-          std::clamp<int64_t>(std::llround(start), 0, std::max<int64_t>(0, total_frames - frames));
-      batch.push_back(whole.narrow(1, first, std::min(frames, total_frames - first)));
-      if (static_cast<int64_t>(batch.size()) == kScoreBatch || i + 1 == n_windows) {
-        append(out, torch::stack(batch));
-        batch.clear();
-      }
+      const int first = static_cast<int>(
+          std::clamp<long long>(std::llround(start), 0, std::max(0, whole.cols - frames)));
+      // Normalised over the frames the span has; a span shorter than a window pads with zeros.
+      Spectrogram s = columns(whole, first, std::min(frames, whole.cols - first));
+      normalise(s, features_);
+      inputs.push_back(columns(s, 0, frames));
     }
-    return out;
+    return cnn_.probabilities(inputs);
   }
 
   std::vector<float> score_windows(const std::vector<std::vector<float>>& windows) override {
-    torch::NoGradGuard no_grad;
-    std::vector<float> out;
-    out.reserve(windows.size());
-    const auto length = static_cast<int64_t>(window_samples());
-    for (size_t first = 0; first < windows.size(); first += kScoreBatch) {
-      const size_t n = std::min<size_t>(kScoreBatch, windows.size() - first);
-      auto audio = torch::zeros({static_cast<int64_t>(n), length});
-      for (size_t i = 0; i < n; ++i) {
-        const auto& w = windows[first + i];
-        std::copy_n(w.data(), std::min<size_t>(w.size(), length),
-                    audio[static_cast<int64_t>(i)].data_ptr<float>());
-      }
-      append(out, mel::log_mel_windows(audio.to(device_), features_));
-    }
-    return out;
+    return cnn_.probabilities(log_mel_batch(windows, features_));
   }
 
  private:
-  // Normalises raw log-mel windows [B, n_mels, frames], runs the net, appends probabilities.
-  void append(std::vector<float>& out, const torch::Tensor& raw) {
-    auto input = mel::normalise(raw, features_);
-    if (input.size(2) < features_.frames)  // a span shorter than one window's frames
-      input = torch::constant_pad_nd(input, {0, features_.frames - input.size(2)}, 0.0);
-    const auto p = torch::sigmoid(net_->forward(input.unsqueeze(1))).to(torch::kCPU).contiguous();
-    out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+  // model.safetensors, or a folder from before it: its model.pt through LibTorch.
+  static WeightsFile model_weights(const fs::path& model_dir, const NetConfig& net,
+                                   const FeatureConfig& features) {
+    if (fs::exists(model_dir / kWeightsFile) || !fs::exists(model_dir / kLegacyWeightsFile))
+      return WeightsFile::read(model_dir / kWeightsFile);
+    Cnn legacy(net, features.n_mels, features.frames);
+    load_model_weights(legacy, model_dir);
+    return weights_of(*legacy);
   }
 
   std::string name_;
   FeatureConfig features_;
   double threshold_;
-  torch::Device device_;
-  Cnn net_;
+  CnnRuntime cnn_;
 };
 
 }  // namespace
@@ -129,7 +103,7 @@ std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {
     const auto net = j.at("net").get<NetConfig>();
     const double threshold = j.at("threshold").get<double>();
     const std::string name = j.value("name", model_dir.filename().string());
-    return std::make_unique<CnnScorer>(name, features, net, threshold, model_dir / "model.pt");
+    return std::make_unique<CnnScorer>(name, features, net, threshold, model_dir);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: incomplete model description ({})", where, e.what()));
   } catch (const Error& e) {

@@ -6,7 +6,8 @@
 //   auto p = scorer->score_sliding(audio.data(), audio.size(), scorer->sample_rate() * 1);
 //
 // Model directory layout (written by `saxdetect train`, read by predict and the web app):
-//   home/models/<name>/model.pt        weights (LibTorch archive)
+//   home/models/<name>/model.safetensors  weights (infer/weights.h; folders from before it hold
+//                                         model.pt, a LibTorch archive, still read)
 //   home/models/<name>/model.json      architecture, FeatureConfig, threshold, metrics, history
 //   home/models/<name>/training.svg    loss and accuracy per epoch
 //   home/models/<name>/roc.svg         ROC curve on the test set

@@ -38,8 +38,7 @@ void start_from(Cnn& net, const std::string& model_dir, const TrainConfig& confi
     throw Error(fmt::format(
         "{}: its net and features differ from this run's; init needs the same architecture",
         description_file.string()));
-  const auto weights = std::filesystem::path(model_dir) / "model.pt";
-  load_weights(net, weights);
+  load_model_weights(net, std::filesystem::path(model_dir));
 }
 
 class CnnKind : public ModelKind {

@@ -1,5 +1,7 @@
 #include "model/net.h"
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -83,6 +85,56 @@ void kaiming_init(torch::nn::Module& module) {
       linear->bias.zero_();
     }
   }
+}
+
+CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
+  if (net.pool != "max" && net.pool != "avg")
+    throw Error(fmt::format("net config: pool must be \"max\" or \"avg\", got \"{}\"", net.pool));
+  CnnLayout layout;
+  layout.rows = features.n_mels;
+  layout.cols = features.frames;
+  for (int b = 0; b < net.depth; ++b)
+    layout.blocks.push_back({net.channels_of(b), net.kernel_of(b)});
+  layout.batch_norm = net.batch_norm;
+  layout.avg_pool = net.pool == "avg";
+  layout.hidden = net.hidden;
+  return layout;
+}
+
+WeightsFile weights_of(torch::nn::Module& module) {
+  std::map<std::string, WeightTensor> tensors;
+  auto add = [&](const std::string& name, const torch::Tensor& tensor) {
+    const auto values = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    WeightTensor& t = tensors[name];
+    t.shape = values.sizes().vec();
+    t.values.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+  };
+  for (const auto& p : module.named_parameters()) add(p.key(), p.value());
+  for (const auto& b : module.named_buffers()) add(b.key(), b.value());
+  return WeightsFile({}, std::move(tensors));
+}
+
+void save_weights(torch::nn::Module& module, const std::filesystem::path& file) {
+  weights_of(module).write(file);
+}
+
+void load_weights(torch::nn::Module& module, const std::filesystem::path& file) {
+  const auto weights = WeightsFile::read(file);
+  size_t used = 0;
+  torch::NoGradGuard no_grad;
+  auto assign = [&](const std::string& name, torch::Tensor& tensor) {
+    const auto& t = weights.at(name, tensor.sizes().vec());
+    const auto values = torch::from_blob(const_cast<float*>(t.values.data()), tensor.sizes());
+    tensor.copy_(values.to(tensor.dtype()));
+    ++used;
+  };
+  for (auto& p : module.named_parameters()) assign(p.key(), p.value());
+  for (auto& b : module.named_buffers()) assign(b.key(), b.value());
+  if (used != weights.tensors().size())
+    for (const auto& [name, t] : weights.tensors())
+      if (!module.named_parameters().contains(name) && !module.named_buffers().contains(name))
+        throw Error(fmt::format("{}: tensor {} is not part of this model's architecture",
+                                file.string(), name));
 }
 
 torch::Device preferred_device() {

@@ -7,6 +7,8 @@
 
 #include "common/error.h"
 
+#include "infer/cnn.h"
+#include "infer/weights.h"
 #include "model/train.h"
 
 namespace sax {
@@ -43,14 +45,36 @@ torch::nn::Sequential logit_head(const NetConfig& config, int64_t inputs);
 // Kaiming-normal (fan-in, ReLU gain) weights and zero biases for every conv and linear layer.
 void kaiming_init(torch::nn::Module& module);
 
-// torch::load of a model file; throws sax::Error naming the file when it cannot be read.
+// `net` resolved for inputs of `features`' shape: the same network as Cnn, for the LibTorch-free
+// runtime (infer/cnn.h). Throws sax::Error for a pool other than "max" or "avg".
+CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features);
+
+// A module's parameters and buffers by their LibTorch names, as float32 on the CPU (integer
+// buffers such as batch norm's num_batches_tracked are exact in float32 below 2^24).
+WeightsFile weights_of(torch::nn::Module& module);
+// save_weights writes weights_of(module) as safetensors; load_weights reads such a file into the
+// module. Every parameter and buffer must be in the file with its shape and nothing else may
+// be: otherwise sax::Error names the file and the tensor.
+void save_weights(torch::nn::Module& module, const std::filesystem::path& file);
+void load_weights(torch::nn::Module& module, const std::filesystem::path& file);
+
+// A model folder's weights file (infer/weights.h), next to its model.json.
+inline const char* const kWeightsFile = "model.safetensors";
+// Folders written before the safetensors file hold model.pt, a LibTorch archive.
+inline const char* const kLegacyWeightsFile = "model.pt";
+
+// Loads a model folder's weights into `net`: model.safetensors, or model.pt in a folder from an
+// earlier version (so no trained model is lost). Throws sax::Error naming the file.
 template <typename Net>
-void load_weights(Net& net, const std::filesystem::path& file) {
+void load_model_weights(Net& net, const std::filesystem::path& model_dir) {
+  const auto legacy = model_dir / kLegacyWeightsFile;
+  if (std::filesystem::exists(model_dir / kWeightsFile) || !std::filesystem::exists(legacy))
+    return load_weights(*net, model_dir / kWeightsFile);
   try {
-    torch::load(net, file.string());
+    torch::load(net, legacy.string());
   } catch (const c10::Error& e) {
-    throw Error(
-        fmt::format("{}: cannot load the weights ({})", file.string(), e.what_without_backtrace()));
+    throw Error(fmt::format("{}: cannot load the weights ({})", legacy.string(),
+                            e.what_without_backtrace()));
   }
 }
 

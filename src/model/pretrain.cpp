@@ -34,7 +34,7 @@ torch::Tensor nt_xent(const torch::Tensor& a, const torch::Tensor& b) {
 
 void save(const fs::path& dir, Cnn& net, const TrainConfig& config, const PretrainResult& r) {
   fs::create_directories(dir);
-  torch::save(net, (dir / "model.pt").string());
+  save_weights(*net, dir / kWeightsFile);
   const nlohmann::json j = {{"name", dir.filename().string()},
                             {"kind", "cnn"},
                             {"pretraining", "contrastive"},

@@ -310,7 +310,7 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
                        const TrainConfig& config, const TrainResult& result,
                        const std::vector<std::pair<double, double>>& roc) {
   fs::create_directories(dir);
-  write_text(dir / "model.pt", serialise(net));
+  save_weights(*net, dir / kWeightsFile);
   const nlohmann::json j = {{"name", dir.filename().string()},
                             {"kind", kind.name()},
                             {"features", config.features},

@@ -314,9 +314,29 @@ void set_yamnet_threshold(const fs::path& file, double threshold) {
   write_net(net, file);
 }
 
+namespace {
+
+// Layer weights from a model folder's model.safetensors (a fine-tuned model: "body.conv<i>").
+std::vector<float> safetensors_layer_weights(const fs::path& file, int layer) {
+  const auto weights = WeightsFile::read(file);
+  std::vector<float> out;
+  for (size_t conv = YamnetNetImpl::convs_in_layers(layer - 1);
+       conv < YamnetNetImpl::convs_in_layers(layer); ++conv) {
+    const auto name = fmt::format("body.conv{}.weight", conv);
+    if (!weights.contains(name))
+      throw Error(fmt::format("{}: no YAMNet convolution {} in this model", file.string(), conv));
+    const auto& values = weights.tensors().at(name).values;
+    out.insert(out.end(), values.begin(), values.end());
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<float> yamnet_layer_weights(const fs::path& file, int layer) {
   if (layer < 1 || layer > kYamnetLayers)
     throw Error(fmt::format("YAMNet has layers 1..{}, not {}", kYamnetLayers, layer));
+  if (file.extension() == ".safetensors") return safetensors_layer_weights(file, layer);
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(file.string());

@@ -84,8 +84,9 @@ class YamnetModel {
 };
 
 // The weights of YAMNet layer `layer` (1..14; depthwise then pointwise, flattened) as stored in
-// `file`: a model from `backbone import`, or a fine-tuned model's model.pt (whose backbone
-// lives under "body"). For inspection and tests. Throws sax::Error naming the file.
+// `file`: a model from `backbone import`, or a fine-tuned model's model.safetensors (or model.pt
+// from before it; its backbone lives under "body"). For inspection and tests. Throws sax::Error
+// naming the file.
 std::vector<float> yamnet_layer_weights(const std::filesystem::path& file, int layer);
 
 // Where `saxdetect backbone import` puts the model by default: <models>/yamnet.pt.

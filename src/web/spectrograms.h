@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/home.h"
-#include "model/features.h"
+#include "infer/features.h"
 #include "store/store.h"
 
 namespace sax::web {

@@ -1,4 +1,4 @@
-#include "model/features.h"
+#include "infer/features.h"
 
 #include <algorithm>
 #include <cmath>
@@ -211,6 +211,36 @@ TEST(Features, JsonRoundTrip) {
   const auto back = j.get<FeatureConfig>();
   EXPECT_EQ(back.key(), config.key());
   EXPECT_EQ(back.n_mels, 64);
+}
+
+TEST(Features, OddFftSizeIsRefusedByName) {
+  EXPECT_THROW((void)nlohmann::json({{"n_fft", 1023}}).get<FeatureConfig>(), Error);
+}
+
+TEST(Features, WholeSpanColumnsEqualTheWindowWhenAligned) {
+  // A window cut from a longer span's spectrogram at frame f equals the window's own log-mel,
+  // away from the edges where the span has real audio and the window zeros.
+  FeatureConfig config;
+  config.normalise = "none";
+  const int hop = config.hop(), n_fft = config.n_fft;
+  const auto span = testing::tone(12.0, config.sample_rate, 1, 523.0, 0.4);
+  const Spectrogram whole = log_mel_raw(span.data(), span.size(), config);
+  EXPECT_EQ(whole.cols, 1 + static_cast<int>(span.size()) / hop);
+  const int first = 40;
+  const Spectrogram cut = columns(whole, first, config.frames);
+  const Spectrogram own =
+      log_mel(span.data() + static_cast<size_t>(first) * hop, config.window_samples(), config);
+  const int inner = n_fft / 2 / hop + 1;  // frames that see past the window's own audio
+  for (int r = 0; r < config.n_mels; ++r)
+    for (int c = inner; c < config.frames - inner; ++c)
+      ASSERT_NEAR(cut.values[r * config.frames + c], own.values[r * config.frames + c], 1e-4)
+          << r << "," << c;
+}
+
+TEST(Features, ColumnsPastTheEndAreZeros) {
+  Spectrogram s{2, 3, {1, 2, 3, 4, 5, 6}};
+  const Spectrogram cut = columns(s, 1, 4);
+  EXPECT_EQ(cut.values, (std::vector<float>{2, 3, 0, 0, 5, 6, 0, 0}));
 }
 
 TEST(Features, BadJsonNamesTheField) {

@@ -90,7 +90,7 @@ class BackboneTraining : public ::testing::Test {
 TEST_F(BackboneTraining, FrozenLayersStayAsImportedWhileTheOthersTrain) {
   std::string out;
   ASSERT_EQ(sd("train --backbone yamnet --config " + config(12) + " --out tuned", &out), 0) << out;
-  const auto imported = models() / "yamnet.pt", tuned = models() / "tuned" / "model.pt";
+  const auto imported = models() / "yamnet.pt", tuned = models() / "tuned" / "model.safetensors";
   for (int layer = 1; layer <= 12; ++layer)
     EXPECT_EQ(yamnet_layer_weights(imported, layer), yamnet_layer_weights(tuned, layer))
         << "frozen layer " << layer << " changed";
@@ -107,7 +107,7 @@ TEST_F(BackboneTraining, HeadOnlyModelPredictsAndAssesses) {
   // The whole backbone was frozen: every layer is as imported.
   for (int layer = 1; layer <= 14; ++layer)
     EXPECT_EQ(yamnet_layer_weights(models() / "yamnet.pt", layer),
-              yamnet_layer_weights(models() / "head" / "model.pt", layer));
+              yamnet_layer_weights(models() / "head" / "model.safetensors", layer));
   const auto song = (*dir_ / "library").string();
   ASSERT_EQ(sd("predict --json " + song, &out), 0) << out;
   const auto files = nlohmann::json::parse(out.substr(out.find('[')));

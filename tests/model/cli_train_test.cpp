@@ -142,7 +142,7 @@ TEST_F(CliTrain, TrainWritesTheModelFolderAndMakesItCurrent) {
   ASSERT_EQ(saxdetect("train --epochs 2 --out m1 --config " + config().string(), &out), 0) << out;
   EXPECT_NE(out.find("test "), std::string::npos) << out;
   const fs::path model = home() / "models" / "m1";
-  for (const char* file : {"model.pt", "model.json", "training.svg", "roc.svg"})
+  for (const char* file : {"model.safetensors", "model.json", "training.svg", "roc.svg"})
     EXPECT_TRUE(fs::is_regular_file(model / file)) << file << "\n" << out;
   std::ifstream current(home() / "models" / "current");
   std::string name;

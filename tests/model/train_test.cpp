@@ -112,7 +112,7 @@ TEST(Train, SmallModelLearnsASyntheticTaskSavesAndReloadsIdentically) {
   EXPECT_GE(result.test.roc_auc, 0.95);
   EXPECT_EQ(result.desert_restarts, 0);
   EXPECT_FALSE(result.history.empty());
-  for (const char* file : {"model.pt", "model.json", "training.svg", "roc.svg"})
+  for (const char* file : {"model.safetensors", "model.json", "training.svg", "roc.svg"})
     EXPECT_TRUE(std::filesystem::exists(dir / "m" / file)) << file;
 
   // The reloaded model, fed the test clips' audio, reproduces the test metrics exactly.

@@ -20,7 +20,7 @@ TEST_F(WebTest, CurrentModelShowsItsMetricsAndPictures) {
   std::ofstream(folder / "model.json")
       << R"({"threshold":0.42,"metrics":{"test":{"roc_auc":0.97}}})";
   std::ofstream(folder / "training.svg") << "<svg xmlns='http://www.w3.org/2000/svg'/>";
-  std::ofstream(folder / "model.pt") << "weights";
+  std::ofstream(folder / "model.safetensors") << "weights";
   std::ofstream(home_.models() / "current") << "cnn-1\n";
   start();
   const auto model = json_of(client().Get("/api/model"));
@@ -32,7 +32,7 @@ TEST_F(WebTest, CurrentModelShowsItsMetricsAndPictures) {
   auto picture = client().Get(training);
   ASSERT_EQ(picture->status, 200);
   EXPECT_EQ(picture->get_header_value("Content-Type"), "image/svg+xml");
-  EXPECT_EQ(client().Get("/media/models/cnn-1/model.pt")->status, 404);  // weights stay private
+  EXPECT_EQ(client().Get("/media/models/cnn-1/model.safetensors")->status, 404);  // weights stay private
   EXPECT_EQ(client().Get("/media/models/cnn-1/model.json")->status, 404);
 }
 

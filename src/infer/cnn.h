@@ -1,0 +1,66 @@
+#pragma once
+// The CNN's forward pass without LibTorch, for inference: conv blocks (batch norm folded into
+// the convolutions at load) as im2col + one CBLAS sgemm each, ReLU, 2x2 pooling, flatten in
+// LibTorch's [C, H, W] order, the fully connected head and a sigmoid. Dropout is the identity
+// (eval mode). Equals LibTorch's Cnn (src/model/net.h) in eval mode to ~1e-5 (tests/model).
+//
+//   CnnRuntime cnn(layout, WeightsFile::read(dir / "model.safetensors"));
+//   std::vector<float> p = cnn.probabilities(spectrograms);  // normalised log-mels
+#include <string>
+#include <vector>
+
+#include "infer/features.h"
+#include "infer/weights.h"
+
+namespace sax {
+
+// A NetConfig resolved for one input size: what the forward pass needs to know.
+struct CnnLayout {
+  int rows = 0, cols = 0;  // input spectrogram
+  struct Block {
+    int channels = 0;  // output channels
+    int kernel = 0;    // square, padding kernel / 2, stride 1
+  };
+  std::vector<Block> blocks;
+  bool batch_norm = true;
+  bool avg_pool = false;  // else max pooling
+  int hidden = 64;        // 0: no hidden fully connected layer
+};
+
+class CnnRuntime {
+ public:
+  // Reads the tensors the layout needs by their LibTorch names (the order of net.cpp's
+  // Sequential modules); throws sax::Error naming the file and tensor when one is missing or
+  // shaped differently, or when the input is too small for the depth.
+  CnnRuntime(const CnnLayout& layout, const WeightsFile& weights);
+
+  // One probability of saxophone per spectrogram (each rows x cols, normalised as trained),
+  // computed on up to `threads` threads (0: every core).
+  std::vector<float> probabilities(const std::vector<Spectrogram>& inputs, int threads = 0) const;
+
+  int64_t fc_inputs() const { return fc_inputs_; }
+
+ private:
+  struct Conv {
+    int in_channels = 0, out_channels = 0, kernel = 0;
+    int in_rows = 0, in_cols = 0, out_rows = 0, out_cols = 0;  // out: before pooling
+    std::vector<float> weight;                                 // [out, in * k * k]
+    std::vector<float> bias;                                   // [out]
+  };
+  struct Linear {
+    int inputs = 0, outputs = 0;
+    std::vector<float> weight;  // [outputs, inputs]
+    std::vector<float> bias;
+  };
+  struct Workspace;
+
+  float logit(const Spectrogram& input, Workspace& work) const;
+  void forward_conv(const Conv& conv, const float* input, float* output, Workspace& work) const;
+
+  CnnLayout layout_;
+  std::vector<Conv> convs_;
+  std::vector<Linear> head_;  // [hidden, ] output
+  int64_t fc_inputs_ = 0;
+};
+
+}  // namespace sax

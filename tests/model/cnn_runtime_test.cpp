@@ -1,0 +1,201 @@
+// The LibTorch-free CNN (infer/cnn.h) against LibTorch's Cnn in eval mode, and the weights
+// file between them (save_weights / load_weights, the model.pt fallback).
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "model/detector.h"
+#include "model/net.h"
+#include "support/testing.h"
+
+namespace sax {
+namespace {
+
+// A Cnn with random weights and batch-norm statistics (so folding them is tested), in eval
+// mode, its logits kept moderate so probabilities do not saturate.
+Cnn random_cnn(const NetConfig& config, int rows, int cols, uint64_t seed) {
+  torch::manual_seed(seed);
+  Cnn net(config, rows, cols);
+  kaiming_init(*net);
+  torch::NoGradGuard no_grad;
+  for (auto& m : net->modules(/*include_self=*/false))
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.normal_(0, 0.1);
+      bn->running_mean.normal_(0, 0.1);
+      bn->running_var.uniform_(0.5, 2.0);
+    }
+  for (auto& p : net->named_parameters())
+    if (p.key().rfind("head.", 0) == 0) p.value().mul_(0.3);
+  net->eval();
+  return net;
+}
+
+std::vector<Spectrogram> random_inputs(int count, int rows, int cols) {
+  const auto x = torch::randn({count, rows * cols});
+  std::vector<Spectrogram> out;
+  for (int i = 0; i < count; ++i)
+    out.push_back(
+        {rows, cols,
+         std::vector<float>(x[i].data_ptr<float>(), x[i].data_ptr<float>() + rows * cols)});
+  return out;
+}
+
+std::vector<float> torch_probabilities(Cnn& net, const std::vector<Spectrogram>& inputs) {
+  torch::NoGradGuard no_grad;
+  const int rows = inputs[0].rows, cols = inputs[0].cols;
+  auto batch = torch::empty({static_cast<int64_t>(inputs.size()), 1, rows, cols});
+  for (size_t i = 0; i < inputs.size(); ++i)
+    std::copy(inputs[i].values.begin(), inputs[i].values.end(),
+              batch[static_cast<int64_t>(i)].data_ptr<float>());
+  const auto p = torch::sigmoid(net->forward(batch)).contiguous();
+  return {p.data_ptr<float>(), p.data_ptr<float>() + p.numel()};
+}
+
+FeatureConfig features_of(int rows, int cols) {
+  FeatureConfig f;
+  f.n_mels = rows;
+  f.frames = cols;
+  return f;
+}
+
+void expect_runtime_equals_torch(const NetConfig& config, int rows, int cols) {
+  auto net = random_cnn(config, rows, cols, 11);
+  const CnnRuntime runtime(cnn_layout(config, features_of(rows, cols)), weights_of(*net));
+  EXPECT_EQ(runtime.fc_inputs(), net->fc_inputs());
+  const auto inputs = random_inputs(5, rows, cols);
+  const auto expected = torch_probabilities(net, inputs);
+  const auto got = runtime.probabilities(inputs, 2);
+  ASSERT_EQ(got.size(), expected.size());
+  int moderate = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i], expected[i], 1e-4) << "window " << i;
+    moderate += expected[i] > 0.01 && expected[i] < 0.99;
+  }
+  EXPECT_GT(moderate, 0) << "every probability saturated: the comparison shows little";
+}
+
+TEST(CnnRuntime, EqualsLibTorchForTheDefaultNet) { expect_runtime_equals_torch({}, 128, 108); }
+
+TEST(CnnRuntime, EqualsLibTorchForEveryNetConfigField) {
+  NetConfig shallow;
+  shallow.depth = 3;
+  shallow.kernels = {3};
+  expect_runtime_equals_torch(shallow, 128, 108);
+  NetConfig deep;
+  deep.depth = 5;
+  deep.channels = 8;
+  deep.max_channels = 32;
+  deep.kernels = {7, 5, 3};
+  expect_runtime_equals_torch(deep, 128, 108);
+  NetConfig avg;
+  avg.pool = "avg";
+  expect_runtime_equals_torch(avg, 128, 108);
+  NetConfig no_hidden;
+  no_hidden.hidden = 0;
+  expect_runtime_equals_torch(no_hidden, 128, 108);
+  NetConfig no_batch_norm;
+  no_batch_norm.batch_norm = false;
+  expect_runtime_equals_torch(no_batch_norm, 128, 108);
+  NetConfig even_kernel;
+  even_kernel.kernels = {4, 2};
+  expect_runtime_equals_torch(even_kernel, 64, 54);
+}
+
+TEST(CnnRuntime, EqualsLibTorchAt256By216) { expect_runtime_equals_torch({}, 256, 216); }
+
+TEST(CnnRuntime, RefusesAnUnknownPoolAndATooDeepNet) {
+  NetConfig odd;
+  odd.pool = "median";
+  EXPECT_THROW(cnn_layout(odd, features_of(128, 108)), Error);
+  NetConfig deep;
+  deep.depth = 4;
+  auto net = random_cnn(deep, 128, 108, 1);
+  EXPECT_THROW(CnnRuntime(cnn_layout(deep, features_of(8, 8)), weights_of(*net)), Error);
+}
+
+TEST(CnnRuntime, WrongInputShapeIsAClearError) {
+  auto net = random_cnn({}, 128, 108, 2);
+  const CnnRuntime runtime(cnn_layout({}, features_of(128, 108)), weights_of(*net));
+  EXPECT_THROW(runtime.probabilities(random_inputs(1, 64, 108)), Error);
+}
+
+TEST(Weights, SavedModelReloadsWithIdenticalOutputs) {
+  testing::TempDir dir;
+  auto net = random_cnn({}, 128, 108, 3);
+  save_weights(*net, dir / kWeightsFile);
+  Cnn reloaded(NetConfig{}, 128, 108);
+  load_weights(*reloaded, dir / kWeightsFile);
+  reloaded->eval();
+  const auto inputs = random_inputs(3, 128, 108);
+  EXPECT_EQ(torch_probabilities(reloaded, inputs), torch_probabilities(net, inputs));
+  EXPECT_EQ(reloaded->named_buffers()["features.1.num_batches_tracked"].item<int64_t>(),
+            net->named_buffers()["features.1.num_batches_tracked"].item<int64_t>());
+}
+
+TEST(Weights, ArchitectureMismatchNamesFileAndTensor) {
+  testing::TempDir dir;
+  auto net = random_cnn({}, 128, 108, 4);
+  save_weights(*net, dir / kWeightsFile);
+  NetConfig wider;
+  wider.channels = 32;
+  Cnn other(wider, 128, 108);
+  try {
+    load_weights(*other, dir / kWeightsFile);
+    FAIL() << "loaded weights of another architecture";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("model.safetensors"), std::string::npos) << message;
+    EXPECT_NE(message.find("features.0.weight has shape [16, 1, 5, 5]"), std::string::npos)
+        << message;
+  }
+  NetConfig shallow;
+  shallow.depth = 3;
+  Cnn fewer(shallow, 128, 108);
+  EXPECT_THROW(load_weights(*fewer, dir / kWeightsFile), Error);  // extra tensors in the file
+}
+
+// A model folder as training writes it, with the weights in `weights_file`.
+void write_model_folder(const std::filesystem::path& dir, Cnn& net, bool legacy) {
+  std::filesystem::create_directories(dir);
+  if (legacy)
+    torch::save(net, (dir / kLegacyWeightsFile).string());
+  else
+    save_weights(*net, dir / kWeightsFile);
+  std::ofstream(dir / "model.json")
+      << nlohmann::json{{"features", FeatureConfig{}}, {"net", NetConfig{}}, {"threshold", 0.5}};
+}
+
+TEST(Weights, DetectorReadsNewAndLegacyFoldersAlike) {
+  testing::TempDir dir;
+  auto net = random_cnn({}, 128, 108, 5);
+  write_model_folder(dir / "new", net, false);
+  write_model_folder(dir / "old", net, true);
+  const auto audio = testing::tone(5.0, 22050, 1, 440.0, 0.3);
+  const auto fresh = load_detector(dir / "new")->score_windows({audio});
+  const auto legacy = load_detector(dir / "old")->score_windows({audio});
+  EXPECT_EQ(fresh, legacy);
+  const auto expected = torch_probabilities(net, log_mel_batch({audio}, FeatureConfig{}));
+  EXPECT_NEAR(fresh[0], expected[0], 1e-4);
+}
+
+TEST(Weights, GarbledModelFileIsAClearErrorFromTheDetector) {
+  testing::TempDir dir;
+  auto net = random_cnn({}, 128, 108, 6);
+  write_model_folder(dir / "m", net, false);
+  std::ofstream(dir / "m" / kWeightsFile, std::ios::binary) << "garbage!garbage!";
+  try {
+    load_detector(dir / "m");
+    FAIL() << "loaded a garbled file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.safetensors: not a valid weights file"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace sax

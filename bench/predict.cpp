@@ -18,7 +18,7 @@
 
 #include "audio/audio.h"
 #include "detect/detect.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "model/train.h"
 
 namespace {

@@ -29,4 +29,9 @@ struct Command {
 
 std::vector<std::pair<int, Setup>>& registry();
 
+// The plain saxdetect only (libtorch_commands.cpp): replaces this process with saxdetect-torch,
+// next to this executable, running the same command line `argv`. Throws sax::Error when it
+// cannot.
+void run_in_libtorch_executable(char** argv);
+
 }  // namespace sax::cli

@@ -1,4 +1,6 @@
 // saxdetect: find the saxophone in music. A thin command line over the sax_* libraries.
+// Built twice (src/cli/CMakeLists.txt): `saxdetect` without LibTorch, which hands commands that
+// need it to `saxdetect-torch` (SAXDETECT_WITH_LIBTORCH), which has every command.
 #include <algorithm>
 #include <cstdlib>
 
@@ -8,6 +10,9 @@
 #include "cli/command.h"
 #include "common/allocator.h"
 #include "common/error.h"
+#ifdef SAXDETECT_WITH_LIBTORCH
+#include "model/libtorch_models.h"
+#endif
 
 namespace sax::cli {
 
@@ -23,6 +28,9 @@ Command::Command(int order, Setup setup) { registry().emplace_back(order, std::m
 int main(int argc, char** argv) {
   using namespace sax::cli;
   sax::keep_work_buffers_on_heap();
+#ifdef SAXDETECT_WITH_LIBTORCH
+  sax::install_libtorch_models();
+#endif
   // Logs and errors go to stderr: stdout carries results (--json, --csv) that scripts parse.
   spdlog::set_default_logger(spdlog::stderr_color_mt("saxdetect"));
   spdlog::set_pattern("%^%l%$: %v");
@@ -54,6 +62,19 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const sax::NeedsLibTorch& e) {
+#ifdef SAXDETECT_WITH_LIBTORCH
+    spdlog::error("unexpected error: {} needs LibTorch", e.what());
+    return 2;
+#else
+    spdlog::debug("{} needs LibTorch: running saxdetect-torch", e.what());
+    try {
+      run_in_libtorch_executable(argv);
+    } catch (const sax::Error& failure) {
+      spdlog::error("{}", failure.what());
+    }
+    return 1;
+#endif
   } catch (const sax::Error& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -15,7 +15,7 @@
 #include "audio/audio.h"
 #include "common/error.h"
 #include "detect/detect.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 
 namespace sax::detect {
 

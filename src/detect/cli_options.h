@@ -10,8 +10,10 @@
 
 #include "common/home.h"
 #include "detect/detect.h"
-#include "model/detector.h"
+#include "infer/detector.h"
+#ifdef SAXDETECT_WITH_LIBTORCH  // saxdetect-torch; see src/cli/CMakeLists.txt
 #include "model/yamnet.h"
+#endif
 
 namespace sax::detect {
 
@@ -53,10 +55,16 @@ inline void add_scorer_options(CLI::App* command, ScorerChoice& choice) {
 }
 
 // The scorer the options name. Throws sax::Error saying how to get a model when there is none.
+// Without LibTorch (the plain saxdetect), YAMNet throws NeedsLibTorch: main runs the command in
+// saxdetect-torch.
 inline std::unique_ptr<Scorer> open_scorer(const ScorerChoice& choice, const Home& home) {
+#ifdef SAXDETECT_WITH_LIBTORCH
   if (choice.zero_shot == "yamnet")
     return load_yamnet_scorer(choice.model.empty() ? default_yamnet_file(home.models())
                                                    : std::filesystem::path(choice.model));
+#else
+  if (choice.zero_shot == "yamnet") throw NeedsLibTorch("the zero-shot YAMNet baseline");
+#endif
   return load_detector(choice.model.empty() ? current_model_dir(home.models())
                                             : std::filesystem::path(choice.model));
 }

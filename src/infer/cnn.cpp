@@ -96,6 +96,20 @@ void bias_relu_pool(const float* conv, const std::vector<float>& bias, int rows,
 
 }  // namespace
 
+CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
+  if (net.pool != "max" && net.pool != "avg")
+    throw Error(fmt::format("net config: pool must be \"max\" or \"avg\", got \"{}\"", net.pool));
+  CnnLayout layout;
+  layout.rows = features.n_mels;
+  layout.cols = features.frames;
+  for (int b = 0; b < net.depth; ++b)
+    layout.blocks.push_back({net.channels_of(b), net.kernel_of(b)});
+  layout.batch_norm = net.batch_norm;
+  layout.avg_pool = net.pool == "avg";
+  layout.hidden = net.hidden;
+  return layout;
+}
+
 // One thread's buffers, sized for the largest layer and reused window after window.
 struct CnnRuntime::Workspace {
   std::vector<float> cols, conv, a, b, hidden;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "infer/features.h"
+#include "infer/net_config.h"
 #include "infer/weights.h"
 
 namespace sax {
@@ -26,6 +27,10 @@ struct CnnLayout {
   bool avg_pool = false;  // else max pooling
   int hidden = 64;        // 0: no hidden fully connected layer
 };
+
+// `net` resolved for inputs of `features`' shape: the same network as LibTorch's Cnn
+// (src/model/net.h). Throws sax::Error for a pool other than "max" or "avg".
+CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features);
 
 class CnnRuntime {
  public:

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/home.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "model/train.h"
 #include "store/store.h"
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "model/kind.h"
 #include "model/yamnet_net.h"
 

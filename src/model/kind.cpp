@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "infer/detector.h"
 #include "model/backbone.h"
-#include "model/detector.h"
 #include "model/mel.h"
 
 namespace sax {

@@ -87,20 +87,6 @@ void kaiming_init(torch::nn::Module& module) {
   }
 }
 
-CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
-  if (net.pool != "max" && net.pool != "avg")
-    throw Error(fmt::format("net config: pool must be \"max\" or \"avg\", got \"{}\"", net.pool));
-  CnnLayout layout;
-  layout.rows = features.n_mels;
-  layout.cols = features.frames;
-  for (int b = 0; b < net.depth; ++b)
-    layout.blocks.push_back({net.channels_of(b), net.kernel_of(b)});
-  layout.batch_norm = net.batch_norm;
-  layout.avg_pool = net.pool == "avg";
-  layout.hidden = net.hidden;
-  return layout;
-}
-
 WeightsFile weights_of(torch::nn::Module& module) {
   std::map<std::string, WeightTensor> tensors;
   auto add = [&](const std::string& name, const torch::Tensor& tensor) {

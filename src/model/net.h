@@ -45,10 +45,6 @@ torch::nn::Sequential logit_head(const NetConfig& config, int64_t inputs);
 // Kaiming-normal (fan-in, ReLU gain) weights and zero biases for every conv and linear layer.
 void kaiming_init(torch::nn::Module& module);
 
-// `net` resolved for inputs of `features`' shape: the same network as Cnn, for the LibTorch-free
-// runtime (infer/cnn.h). Throws sax::Error for a pool other than "max" or "avg".
-CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features);
-
 // A module's parameters and buffers by their LibTorch names, as float32 on the CPU (integer
 // buffers such as batch norm's num_batches_tracked are exact in float32 below 2^24).
 WeightsFile weights_of(torch::nn::Module& module);
@@ -57,11 +53,6 @@ WeightsFile weights_of(torch::nn::Module& module);
 // be: otherwise sax::Error names the file and the tensor.
 void save_weights(torch::nn::Module& module, const std::filesystem::path& file);
 void load_weights(torch::nn::Module& module, const std::filesystem::path& file);
-
-// A model folder's weights file (infer/weights.h), next to its model.json.
-inline const char* const kWeightsFile = "model.safetensors";
-// Folders written before the safetensors file hold model.pt, a LibTorch archive.
-inline const char* const kLegacyWeightsFile = "model.pt";
 
 // Loads a model folder's weights into `net`: model.safetensors, or model.pt in a folder from an
 // earlier version (so no trained model is lost). Throws sax::Error naming the file.

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "infer/features.h"
+#include "infer/net_config.h"
 
 namespace sax {
 
@@ -23,21 +24,6 @@ struct Home;
 struct LabeledSample;
 
 // ---- configuration ----------------------------------------------------------------------
-
-// Conv blocks (conv -> [batch norm] -> ReLU -> pool 2x2), then flatten -> [hidden] -> 1 logit.
-struct NetConfig {
-  int depth = 4;      // conv blocks
-  int channels = 16;  // first block; doubles per block up to max_channels
-  int max_channels = 64;
-  std::vector<int> kernels{5, 3};  // per block; the last entry repeats for deeper blocks
-  bool batch_norm = true;
-  double dropout = 0.3;      // before each fully connected layer
-  std::string pool = "max";  // "max" or "avg"
-  int hidden = 64;           // 0: no hidden fully connected layer
-
-  int channels_of(int block) const;  // output channels of a conv block
-  int kernel_of(int block) const;
-};
 
 struct AugmentConfig {
   bool enabled = true;
@@ -92,8 +78,6 @@ struct TrainConfig {
   int threads = 0;  // CPU threads; 0: all cores
 };
 
-void to_json(nlohmann::json& j, const NetConfig& c);
-void from_json(const nlohmann::json& j, NetConfig& c);
 void to_json(nlohmann::json& j, const AugmentConfig& c);
 void from_json(const nlohmann::json& j, AugmentConfig& c);
 void to_json(nlohmann::json& j, const DesertConfig& c);

@@ -16,7 +16,7 @@
 #include <memory>
 #include <vector>
 
-#include "model/detector.h"
+#include "infer/detector.h"
 
 namespace sax {
 

@@ -8,7 +8,7 @@
 //   sax::set_yamnet_threshold(file, result.threshold);
 #include <cstddef>
 
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "model/train.h"
 
 namespace sax {

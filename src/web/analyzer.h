@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/home.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "web/server.h"
 
 namespace sax::web {

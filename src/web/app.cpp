@@ -1,6 +1,6 @@
 #include "web/app.h"
 
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "web/validation.h"
 
 namespace sax::web {

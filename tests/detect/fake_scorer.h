@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "support/testing.h"
 
 namespace sax::testing {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audio/audio.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "model/yamnet.h"
 #include "support/testing.h"
 #include "transfer/yamnet_files.h"

@@ -6,8 +6,9 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "audio/audio.h"
 #include "common/error.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "model/net.h"
 #include "support/testing.h"
 
@@ -180,6 +181,24 @@ TEST(Weights, DetectorReadsNewAndLegacyFoldersAlike) {
   EXPECT_EQ(fresh, legacy);
   const auto expected = torch_probabilities(net, log_mel_batch({audio}, FeatureConfig{}));
   EXPECT_NEAR(fresh[0], expected[0], 1e-4);
+}
+
+TEST(Weights, PlainSaxdetectHandsOlderModelsToSaxdetectTorch) {
+  // A model.pt folder needs LibTorch: `saxdetect predict` runs in saxdetect-torch, same output.
+  testing::TempDir dir;
+  auto net = random_cnn({}, 128, 108, 7);
+  write_model_folder(dir / "new" / "m", net, false);  // one name: it is in the output
+  write_model_folder(dir / "old" / "m", net, true);
+  write_audio(dir / "song.wav", testing::tone(12.0, 22050, 1, 440.0, 0.3), 22050);
+  std::string fresh, legacy;
+  const std::string args = " --json " + (dir / "song.wav").string();
+  ASSERT_EQ(
+      testing::run_saxdetect("predict --model " + (dir / "new" / "m").string() + args, &fresh), 0)
+      << fresh;
+  ASSERT_EQ(
+      testing::run_saxdetect("predict --model " + (dir / "old" / "m").string() + args, &legacy), 0)
+      << legacy;
+  EXPECT_EQ(fresh.substr(fresh.find('[')), legacy.substr(legacy.find('[')));
 }
 
 TEST(Weights, GarbledModelFileIsAClearErrorFromTheDetector) {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "model/train.h"
 #include "store/store.h"
 #include "support/testing.h"

@@ -6,7 +6,7 @@
 
 #include "audio/audio.h"
 #include "common/hash.h"
-#include "model/detector.h"
+#include "infer/detector.h"
 #include "web/assets.h"
 #include "web/web_fixture.h"
 

@@ -1,6 +1,7 @@
 #pragma once
 // Anything that scores audio windows for saxophone: the trained CNN, the zero-shot YAMNet
-// baseline, or a fake in tests. LibTorch-free header, so detect/ and web/ can use it.
+// baseline, or a fake in tests; and opening model folders. LibTorch-free: the CNN runs through
+// infer/cnn.h, and models only LibTorch can run are opened through a loader src/model installs.
 //
 //   auto scorer = sax::load_detector(sax::current_model_dir(home.models()));
 //   auto p = scorer->score_sliding(audio.data(), audio.size(), scorer->sample_rate() * 1);
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
+
+#include "infer/weights.h"
 
 namespace sax {
 
@@ -46,8 +49,20 @@ class Scorer {
 nlohmann::json read_model_description(const std::filesystem::path& model_dir);
 
 // Loads a model folder written by training. Throws sax::Error naming the path; when there is
-// no model, the message says how to get one (`saxdetect train` or `saxdetect demo`).
+// no model, the message says how to get one (`saxdetect train` or `saxdetect demo`). A CNN
+// folder with model.safetensors loads without LibTorch; other folders (a backbone model, a CNN
+// from before model.safetensors) need the LibTorch loader: without one installed, throws
+// NeedsLibTorch (common/error.h).
 std::unique_ptr<Scorer> load_detector(const std::filesystem::path& model_dir);
+
+// Opens the folders load_detector cannot open without LibTorch, given model.json parsed.
+using LibTorchLoader = std::unique_ptr<Scorer> (*)(const std::filesystem::path& model_dir,
+                                                   const nlohmann::json& description);
+void install_libtorch_loader(LibTorchLoader loader);
+
+// The CNN described by a model.json (features, net, threshold, name) with these weights.
+std::unique_ptr<Scorer> cnn_scorer(const std::filesystem::path& model_dir,
+                                   const nlohmann::json& description, const WeightsFile& weights);
 
 // home/models/current resolved to the model folder it names (throws sax::Error if none).
 std::filesystem::path current_model_dir(const std::filesystem::path& models_dir);

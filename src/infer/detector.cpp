@@ -1,5 +1,5 @@
-// The trained CNN as a Scorer, and finding the current model.
-#include "model/detector.h"
+// The trained CNN as a Scorer (LibTorch-free), opening model folders, finding the current one.
+#include "infer/detector.h"
 
 #include <fstream>
 
@@ -8,8 +8,6 @@
 
 #include "common/error.h"
 #include "infer/cnn.h"
-#include "model/backbone.h"
-#include "model/net.h"
 
 namespace sax {
 
@@ -39,11 +37,11 @@ namespace {
 class CnnScorer : public Scorer {
  public:
   CnnScorer(std::string name, FeatureConfig features, const NetConfig& net, double threshold,
-            const fs::path& model_dir)
+            const WeightsFile& weights)
       : name_(std::move(name)),
         features_(std::move(features)),
         threshold_(threshold),
-        cnn_(cnn_layout(net, features_), model_weights(model_dir, net, features_)) {}
+        cnn_(cnn_layout(net, features_), weights) {}
 
   std::string name() const override { return name_; }
   int sample_rate() const override { return features_.sample_rate; }
@@ -76,34 +74,42 @@ class CnnScorer : public Scorer {
   }
 
  private:
-  // model.safetensors, or a folder from before it: its model.pt through LibTorch.
-  static WeightsFile model_weights(const fs::path& model_dir, const NetConfig& net,
-                                   const FeatureConfig& features) {
-    if (fs::exists(model_dir / kWeightsFile) || !fs::exists(model_dir / kLegacyWeightsFile))
-      return WeightsFile::read(model_dir / kWeightsFile);
-    Cnn legacy(net, features.n_mels, features.frames);
-    load_model_weights(legacy, model_dir);
-    return weights_of(*legacy);
-  }
-
   std::string name_;
   FeatureConfig features_;
   double threshold_;
   CnnRuntime cnn_;
 };
 
+// Set by src/model (install_libtorch_models) in programs that link LibTorch.
+LibTorchLoader& libtorch_loader() {
+  static LibTorchLoader loader = nullptr;
+  return loader;
+}
+
 }  // namespace
+
+void install_libtorch_loader(LibTorchLoader loader) { libtorch_loader() = loader; }
+
+std::unique_ptr<Scorer> cnn_scorer(const fs::path& model_dir, const nlohmann::json& description,
+                                   const WeightsFile& weights) {
+  return std::make_unique<CnnScorer>(description.value("name", model_dir.filename().string()),
+                                     description.at("features").get<FeatureConfig>(),
+                                     description.at("net").get<NetConfig>(),
+                                     description.at("threshold").get<double>(), weights);
+}
 
 std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {
   const auto j = read_model_description(model_dir);
   const auto where = (model_dir / "model.json").string();
   try {
-    if (j.value("kind", "cnn") == "backbone") return load_backbone_scorer(model_dir, j);
-    const auto features = j.at("features").get<FeatureConfig>();
-    const auto net = j.at("net").get<NetConfig>();
-    const double threshold = j.at("threshold").get<double>();
-    const std::string name = j.value("name", model_dir.filename().string());
-    return std::make_unique<CnnScorer>(name, features, net, threshold, model_dir);
+    const bool cnn = j.value("kind", "cnn") == "cnn";
+    if (cnn &&
+        (fs::exists(model_dir / kWeightsFile) || !fs::exists(model_dir / kLegacyWeightsFile)))
+      return cnn_scorer(model_dir, j, WeightsFile::read(model_dir / kWeightsFile));
+    if (!libtorch_loader())
+      throw NeedsLibTorch(fmt::format("{}: this {} model needs LibTorch", model_dir.string(),
+                                      cnn ? "older CNN (model.pt)" : j.value("kind", "")));
+    return libtorch_loader()(model_dir, j);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: incomplete model description ({})", where, e.what()));
   } catch (const Error& e) {

@@ -3,8 +3,8 @@
 #   1. a 5-minute MP3 (stereo 44.1 kHz, 192 kb/s) decoded alone with ffmpeg (-threads 1, to mono
 #      22.05 kHz, to null: the decode-only baseline) and analysed by predict (decode + features
 #      + CNN + smoothing + JSON); prints both times, their ratio and predict's x real time;
-#   2. predict on a 6-second cut of it: the fixed cost of any run (loading libtorch and the
-#      model), and the 5-minute time without it;
+#   2. predict on a 6-second cut of it: the fixed cost of any run (loading the libraries and
+#      the model; saxdetect loads no LibTorch for a CNN model), and the 5-minute time without it;
 #   3. peak RSS for a 2-hour MP3 against the 5-minute one (streaming keeps it flat); skipped
 #      with QUICK=1.
 # Times are the best of three runs; CPU is user + system seconds of that run. The machine's load
@@ -65,8 +65,8 @@ echo "  decode only (ffmpeg -threads 1)  ${decode} s wall, ${decode_cpu} s CPU"
 echo "  predict end to end               ${total} s wall, ${total_cpu} s CPU:" \
   "$(ratio 300 "$total" 0)x real time, $(ratio "$total" "$decode")x the decode-only time" \
   "(target < 1 s, >= 300x)"
-echo "  of which a 6-second file's cost  ${fixed} s wall, ${fixed_cpu} s CPU (loading libtorch" \
-  "and the model)"
+echo "  of which a 6-second file's cost  ${fixed} s wall, ${fixed_cpu} s CPU (loading the" \
+  "libraries and the model)"
 rest=$(echo "$total - $fixed" | bc -l | xargs printf '%.2f')
 echo "  the 5 minutes themselves         ${rest} s wall: $(ratio 294 "$rest" 0)x real time"
 echo "machine after:$(uptime | sed 's/.*load/ load/')"

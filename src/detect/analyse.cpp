@@ -129,20 +129,22 @@ class OverviewBuilder {
 
 struct Scored {
   std::vector<float> probabilities;
-  size_t samples = 0;  // total decoded
+  std::vector<float> steps;  // frame models: every window's step probabilities, window-major
+  size_t samples = 0;        // total decoded
   Overview overview;
 };
 
 // Scores one chunk and checks the scorer kept its contract (a wrong count would shift every
 // later window in time).
-void score_chunk(Scorer& scorer, const std::vector<float>& buffer, const Geometry& g,
-                 std::vector<float>& out) {
+void score_chunk(Scorer& scorer, const std::vector<float>& buffer, const Geometry& g, Scored& out) {
   const size_t expected = (buffer.size() - g.window) / g.hop + 1;
-  std::vector<float> p = scorer.score_sliding(buffer.data(), buffer.size(), g.hop);
-  if (p.size() != expected)
-    throw Error(fmt::format("scorer {} returned {} windows for a chunk holding {}", scorer.name(),
-                            p.size(), expected));
-  out.insert(out.end(), p.begin(), p.end());
+  std::vector<float> steps;
+  std::vector<float> p = scorer.score_sliding_steps(buffer.data(), buffer.size(), g.hop, steps);
+  if (p.size() != expected || (!steps.empty() && steps.size() % expected != 0))
+    throw Error(fmt::format("scorer {} returned {} windows ({} steps) for a chunk holding {}",
+                            scorer.name(), p.size(), steps.size(), expected));
+  out.probabilities.insert(out.probabilities.end(), p.begin(), p.end());
+  out.steps.insert(out.steps.end(), steps.begin(), steps.end());
 }
 
 Scored score_stream(const ReadFn& source, Scorer& scorer, const Geometry& g,
@@ -165,7 +167,7 @@ Scored score_stream(const ReadFn& source, Scorer& scorer, const Geometry& g,
   size_t base = 0;  // absolute index of buffer[0]
   for (;;) {
     const bool more = fill(buffer, chunk_samples, read);
-    if (buffer.size() >= g.window) score_chunk(scorer, buffer, g, s.probabilities);
+    if (buffer.size() >= g.window) score_chunk(scorer, buffer, g, s);
     const size_t fresh = more ? std::min(advance, buffer.size()) : buffer.size();
     to_overview(buffer.data(), fresh);
     if (options.on_progress) options.on_progress(static_cast<double>(base + fresh) / g.rate);
@@ -187,6 +189,29 @@ Scored score_stream(const ReadFn& source, Scorer& scorer, const Geometry& g,
   return s;
 }
 
+// A frame model's step probabilities on one timeline of step-long slots: window i's step j lands
+// in slot round(i * hop / step) + j, and slots covered by several windows take their mean.
+std::vector<float> step_timeline(const std::vector<float>& steps, size_t windows, double hop,
+                                 double step) {
+  const size_t per_window = steps.size() / windows;
+  std::vector<double> sum, count;
+  for (size_t i = 0; i < windows; ++i) {
+    const auto first = static_cast<size_t>(std::llround(i * hop / step));
+    if (sum.size() < first + per_window) {
+      sum.resize(first + per_window);
+      count.resize(first + per_window);
+    }
+    for (size_t j = 0; j < per_window; ++j) {
+      sum[first + j] += steps[i * per_window + j];
+      count[first + j] += 1;
+    }
+  }
+  std::vector<float> timeline(sum.size());
+  for (size_t k = 0; k < sum.size(); ++k)
+    timeline[k] = count[k] > 0 ? static_cast<float>(sum[k] / count[k]) : 0.0f;
+  return timeline;
+}
+
 Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
                         const Options& options, const std::string& name) {
   Analysis a;
@@ -199,8 +224,15 @@ Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
   const auto& p = scored.probabilities;
   for (size_t i = 0; i < p.size(); ++i) a.windows.push_back({i * hop, i * hop + window, p[i]});
   a.threshold = options.smoothing.enter >= 0 ? options.smoothing.enter : scorer.threshold();
-  a.segments =
-      segments_from_probabilities(p, hop, window, a.duration, options.smoothing, a.threshold);
+  // A frame model places segments by its steps (a fifth of a second), a window model by the
+  // hop-long slots of its windows.
+  const double step = scorer.step_seconds();
+  if (!scored.steps.empty() && step > 0 && !short_file)
+    a.segments = segments_from_probabilities(step_timeline(scored.steps, p.size(), hop, step), step,
+                                             step, a.duration, options.smoothing, a.threshold);
+  else
+    a.segments =
+        segments_from_probabilities(p, hop, window, a.duration, options.smoothing, a.threshold);
   double covered = 0;
   for (const auto& s : a.segments) covered += s.end - s.start;
   a.sax_share = a.duration > 0 ? covered / a.duration : 0;

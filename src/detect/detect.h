@@ -19,9 +19,13 @@
 // window stands for the hop-long slot around its centre, [i*hop + (window-hop)/2,
 // i*hop + (window+hop)/2]; the first and last slots stretch to the file's start and end.
 // Files shorter than one window are scored as one zero-padded window covering the file.
+// Frame models (Scorer::step_seconds() > 0, NetConfig head "frames") say more: each window's
+// probability per step (~0.19 s); steps of overlapping windows are averaged into one timeline
+// and segments come from that timeline, slot = step, so their ends are placed to a fraction
+// of a second instead of to the hop (the window probabilities are still reported).
 //
 // Smoothing (in this order, every step configurable):
-//   1. median filter over `median_windows` consecutive window probabilities (1 = off);
+//   1. median filter over `median_windows` consecutive window (or step) probabilities (1 = off);
 //   2. hysteresis: a segment starts where the smoothed probability reaches `enter` and lasts
 //      while it stays at or above `exit` (enter = exit gives a plain threshold); the default
 //      exit is default_exit(enter): 0.15 below enter, but never below enter / 2, so a tiny
@@ -33,6 +37,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,7 +57,7 @@ struct Smoothing {
   double enter = -1;         // hysteresis upper threshold; < 0: the scorer's threshold()
   double exit = -1;          // hysteresis lower threshold; < 0: default_exit(enter)
   double merge_gap = 1.0;    // seconds; gaps shorter than this between segments are closed
-  double min_segment = 2.0;  // seconds; shorter segments are dropped
+  double min_segment = 1.0;  // seconds; shorter segments are dropped
   double min_share = 0.0;    // verdict: sax share needed besides at least one segment
 };
 
@@ -139,6 +144,8 @@ struct TruthSong {
   std::string file;  // as written in truth.json (relative to the truth file's folder)
   std::vector<std::pair<double, double>> sax;  // [start, end] seconds
   double duration = 0;                         // 0 when the truth file does not say
+  // The lead instrument of each section ("" where only the band plays); may be empty.
+  std::vector<std::pair<std::pair<double, double>, std::string>> leads;
 };
 
 // Reads truth.json as `saxdetect synth` writes it (through synth::read_truth):
@@ -156,6 +163,12 @@ struct Evaluation {
   size_t files = 0, truth_segments = 0, matched_segments = 0;
   size_t true_positive_frames = 0, false_positive_frames = 0, false_negative_frames = 0;
   size_t sax_files = 0, clean_files = 0, sax_files_found = 0, clean_files_found = 0;
+  // Frames by the lead instrument playing at that moment ("none": the band alone), and how
+  // many of them were judged right: which look-alikes the model takes for a saxophone.
+  struct LeadFrames {
+    size_t frames = 0, correct = 0;
+  };
+  std::map<std::string, LeadFrames> by_lead;
 };
 
 // Accumulates file after file; frames are `frame_seconds` long (10 ms by default).

@@ -21,6 +21,12 @@ bool inside_any(double t, const std::vector<std::pair<double, double>>& ranges) 
                      [t](const auto& r) { return t >= r.first && t < r.second; });
 }
 
+std::string lead_at(double t, const TruthSong& song) {
+  for (const auto& [range, instrument] : song.leads)
+    if (t >= range.first && t < range.second) return instrument.empty() ? "none" : instrument;
+  return "none";
+}
+
 double ratio(size_t part, size_t whole) { return whole ? static_cast<double>(part) / whole : 0.0; }
 
 double f1(double precision, double recall) {
@@ -34,8 +40,13 @@ std::vector<TruthSong> read_truth(const fs::path& truth_json) {
   std::vector<TruthSong> truth;
   for (const auto& song : synth::read_truth(truth_json)) {  // throws naming the file and field
     const fs::path file = song.file;
-    truth.push_back({(file.is_absolute() ? file : folder / file).lexically_normal().string(),
-                     song.sax, song.duration});
+    TruthSong t{(file.is_absolute() ? file : folder / file).lexically_normal().string(),
+                song.sax,
+                song.duration,
+                {}};
+    for (const auto& section : song.sections)
+      t.leads.push_back({{section.start, section.end}, section.instrument});
+    truth.push_back(std::move(t));
   }
   return truth;
 }
@@ -81,6 +92,9 @@ void Evaluator::add(const Analysis& predicted, const TruthSong& song) {
     c.true_positive_frames += is_sax && said_sax;
     c.false_positive_frames += !is_sax && said_sax;
     c.false_negative_frames += is_sax && !said_sax;
+    auto& lead = c.by_lead[lead_at(centre, truth)];
+    ++lead.frames;
+    lead.correct += is_sax == said_sax;
   }
   const bool has_sax = !truth.sax.empty();
   (has_sax ? c.sax_files : c.clean_files) += 1;
@@ -112,6 +126,15 @@ Evaluation Evaluator::result() const {
   return e;
 }
 
+namespace {
+nlohmann::json by_lead_json(const Evaluation& e) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [lead, f] : e.by_lead)
+    j[lead] = {{"frames", f.frames}, {"accuracy", ratio(f.correct, f.frames)}};
+  return j;
+}
+}  // namespace
+
 nlohmann::json to_json(const Evaluation& e) {
   return {{"frame_f1", e.frame_f1},
           {"frame_precision", e.frame_precision},
@@ -123,18 +146,24 @@ nlohmann::json to_json(const Evaluation& e) {
           {"sax_files", e.sax_files},
           {"clean_files", e.clean_files},
           {"truth_segments", e.truth_segments},
-          {"matched_segments", e.matched_segments}};
+          {"matched_segments", e.matched_segments},
+          {"by_lead", by_lead_json(e)}};
 }
 
 std::string format_human(const Evaluation& e) {
+  std::string leads;
+  for (const auto& [lead, f] : e.by_lead)
+    leads +=
+        fmt::format("{}{} {:.2f}", leads.empty() ? "" : ", ", lead, ratio(f.correct, f.frames));
   return fmt::format(
       "files {} ({} with sax, {} without)\n"
       "frame precision {:.3f}  recall {:.3f}  F1 {:.3f}\n"
       "clip accuracy {:.3f}  balanced accuracy {:.3f}\n"
-      "truth segments found with both ends within 1 s: {}/{} ({:.0f}%)\n",
+      "truth segments found with both ends within 1 s: {}/{} ({:.0f}%)\n"
+      "frame accuracy by lead instrument: {}\n",
       e.files, e.sax_files, e.clean_files, e.frame_precision, e.frame_recall, e.frame_f1,
       e.clip_accuracy, e.clip_balanced_accuracy, e.matched_segments, e.truth_segments,
-      100 * e.segments_within_1s);
+      100 * e.segments_within_1s, leads.empty() ? "-" : leads);
 }
 
 }  // namespace sax::detect

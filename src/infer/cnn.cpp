@@ -66,12 +66,14 @@ void im2col(const float* input, int channels, int rows, int cols, int k, int out
       }
 }
 
-// bias, ReLU, then 2x2 pooling (floor) of `conv` [channels, rows, cols] into `out`. Max pooling
-// takes the maximum first: adding a channel's bias and ReLU are monotonic, so that is the same
-// and does a quarter of the work.
+// bias, ReLU, then 2x2 pooling (floor) of `conv` [channels, rows, cols] into `out`, or 2x1
+// (rows only) when `pool_time` is false. Max pooling takes the maximum first: adding a
+// channel's bias and ReLU are monotonic, so that is the same and does a quarter of the work.
 void bias_relu_pool(const float* conv, const std::vector<float>& bias, int rows, int cols,
-                    bool average, float* out) {
-  const int pooled_rows = rows / 2, pooled_cols = cols / 2;
+                    bool pool_time, bool average, float* out) {
+  const int step = pool_time ? 2 : 1;
+  const int pooled_rows = rows / 2, pooled_cols = cols / step;
+  const float share = 1.0f / (2 * step);
   for (size_t c = 0; c < bias.size(); ++c) {
     const float b = bias[c];
     const float* plane = conv + c * rows * cols;
@@ -79,19 +81,28 @@ void bias_relu_pool(const float* conv, const std::vector<float>& bias, int rows,
     for (int y = 0; y < pooled_rows; ++y, dst += pooled_cols) {
       const float* r0 = plane + static_cast<size_t>(2 * y) * cols;
       const float* r1 = r0 + cols;
-      if (average) {
-        for (int x = 0; x < pooled_cols; ++x)
-          dst[x] = 0.25f * (std::max(r0[2 * x] + b, 0.0f) + std::max(r0[2 * x + 1] + b, 0.0f) +
-                            std::max(r1[2 * x] + b, 0.0f) + std::max(r1[2 * x + 1] + b, 0.0f));
-      } else {
-        for (int x = 0; x < pooled_cols; ++x) {
-          const float m =
-              std::max(std::max(r0[2 * x], r0[2 * x + 1]), std::max(r1[2 * x], r1[2 * x + 1]));
+      for (int x = 0; x < pooled_cols; ++x) {
+        const float* a = r0 + step * x;
+        const float* d = r1 + step * x;
+        if (average) {
+          float sum = 0;
+          for (int j = 0; j < step; ++j) sum += std::max(a[j] + b, 0.0f) + std::max(d[j] + b, 0.0f);
+          dst[x] = share * sum;
+        } else {
+          float m = std::max(a[0], d[0]);
+          if (step == 2) m = std::max(m, std::max(a[1], d[1]));
           dst[x] = std::max(m + b, 0.0f);
         }
       }
     }
   }
+}
+
+// LibTorch's linear-softmax pooling of step probabilities (net.cpp CnnImpl::pool_steps).
+float linear_softmax(const float* p, int count) {
+  double squares = 0, sum = 0;
+  for (int i = 0; i < count; ++i) squares += double(p[i]) * p[i], sum += p[i];
+  return static_cast<float>(std::clamp(squares / std::max(sum, 1e-7), 1e-6, 1 - 1e-6));
 }
 
 }  // namespace
@@ -107,12 +118,13 @@ CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
   layout.batch_norm = net.batch_norm;
   layout.avg_pool = net.pool == "avg";
   layout.hidden = net.hidden;
+  layout.frame_head = net.head == "frames";
   return layout;
 }
 
 // One thread's buffers, sized for the largest layer and reused window after window.
 struct CnnRuntime::Workspace {
-  std::vector<float> cols, conv, a, b, hidden;
+  std::vector<float> cols, conv, a, b, hidden, out, step;
 };
 
 CnnRuntime::CnnRuntime(const CnnLayout& layout, const WeightsFile& weights) : layout_(layout) {
@@ -150,12 +162,15 @@ CnnRuntime::CnnRuntime(const CnnLayout& layout, const WeightsFile& weights) : la
       conv.bias = values(weights, prefix + "bias", {out});
     }
     module += layout.batch_norm ? 4 : 3;  // conv, [batch norm], ReLU, pool
+    // As net.cpp: a frame head halves time in the first two blocks only.
+    conv.pool_time = !layout.frame_head || b < 2;
     channels = conv.out_channels;
     rows = conv.out_rows / 2;
-    cols = conv.out_cols / 2;
+    cols = conv.out_cols / (conv.pool_time ? 2 : 1);
     convs_.push_back(std::move(conv));
   }
-  fc_inputs_ = static_cast<int64_t>(channels) * rows * cols;
+  if (layout.frame_head) steps_ = cols;
+  fc_inputs_ = layout.frame_head ? channels : static_cast<int64_t>(channels) * rows * cols;
   // The head's Sequential: [dropout, linear, ReLU,] dropout, linear.
   int64_t width = fc_inputs_;
   int index = 1;
@@ -180,11 +195,26 @@ void CnnRuntime::forward_conv(const Conv& conv, const float* input, float* outpu
          work.cols.data());
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, conv.out_channels, plane, fan_in, 1.0f,
               conv.weight.data(), fan_in, work.cols.data(), plane, 0.0f, work.conv.data(), plane);
-  bias_relu_pool(work.conv.data(), conv.bias, conv.out_rows, conv.out_cols, layout_.avg_pool,
-                 output);
+  bias_relu_pool(work.conv.data(), conv.bias, conv.out_rows, conv.out_cols, conv.pool_time,
+                 layout_.avg_pool, output);
 }
 
-float CnnRuntime::logit(const Spectrogram& input, Workspace& work) const {
+// The fully connected head on x (fc_inputs_ values), ReLU between its layers.
+float CnnRuntime::head_logit(const float* x, Workspace& work) const {
+  for (size_t l = 0; l < head_.size(); ++l) {
+    const Linear& fc = head_[l];
+    std::vector<float>& y = l % 2 == 0 ? work.hidden : work.out;
+    y.assign(fc.bias.begin(), fc.bias.end());
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, fc.outputs, fc.inputs, 1.0f, fc.weight.data(),
+                fc.inputs, x, 1, 1.0f, y.data(), 1);
+    if (l + 1 < head_.size())
+      for (float& v : y) v = std::max(v, 0.0f);
+    x = y.data();
+  }
+  return x[0];
+}
+
+float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* steps) const {
   if (input.rows != layout_.rows || input.cols != layout_.cols ||
       input.values.size() != static_cast<size_t>(input.rows) * input.cols)
     throw Error(fmt::format("CNN: a {}x{} spectrogram for a model of {}x{} inputs", input.rows,
@@ -197,24 +227,31 @@ float CnnRuntime::logit(const Spectrogram& input, Workspace& work) const {
     x = out->data();
     out = out == &work.a ? &work.b : &work.a;
   }
-  // Flattened [C, H, W] as LibTorch's flatten(1); ReLU between the fully connected layers.
-  for (size_t l = 0; l < head_.size(); ++l) {
-    const Linear& fc = head_[l];
-    std::vector<float>& y = l % 2 == 0 ? work.hidden : *out;
-    y.assign(fc.bias.begin(), fc.bias.end());
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, fc.outputs, fc.inputs, 1.0f, fc.weight.data(),
-                fc.inputs, x, 1, 1.0f, y.data(), 1);
-    if (l + 1 < head_.size())
-      for (float& v : y) v = std::max(v, 0.0f);
-    x = y.data();
+  // Window head: flattened [C, H, W] as LibTorch's flatten(1).
+  if (!layout_.frame_head) return 1.0f / (1.0f + std::exp(-head_logit(x, work)));
+  // Frame head: each time step's channels averaged over frequency, scored one by one.
+  const Conv& last = convs_.back();
+  const int channels = last.out_channels, rows = last.out_rows / 2;
+  work.step.resize(channels);
+  for (int t = 0; t < steps_; ++t) {
+    for (int c = 0; c < channels; ++c) {
+      float sum = 0;
+      for (int y = 0; y < rows; ++y) sum += x[(static_cast<size_t>(c) * rows + y) * steps_ + t];
+      work.step[c] = sum / rows;
+    }
+    steps[t] = 1.0f / (1.0f + std::exp(-head_logit(work.step.data(), work)));
   }
-  return x[0];
+  return linear_softmax(steps, steps_);
 }
 
-std::vector<float> CnnRuntime::probabilities(const std::vector<Spectrogram>& inputs,
-                                             int threads) const {
+std::vector<float> CnnRuntime::probabilities(const std::vector<Spectrogram>& inputs, int threads,
+                                             std::vector<float>* steps) const {
   keep_blas_single_threaded();
   std::vector<float> out(inputs.size());
+  // A frame head writes its steps somewhere even when the caller does not want them.
+  std::vector<float> unwanted;
+  std::vector<float>& step_out = steps ? *steps : unwanted;
+  step_out.assign(inputs.size() * steps_, 0.0f);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = std::max(1, std::min<int>(threads, static_cast<int>(inputs.size())));
   std::atomic<size_t> next{0};
@@ -224,7 +261,7 @@ std::vector<float> CnnRuntime::probabilities(const std::vector<Spectrogram>& inp
     Workspace workspace;
     try {
       for (size_t i = next++; i < inputs.size(); i = next++)
-        out[i] = 1.0f / (1.0f + std::exp(-logit(inputs[i], workspace)));
+        out[i] = probability(inputs[i], workspace, step_out.data() + i * steps_);
     } catch (...) {
       std::lock_guard lock(failure_mutex);
       failure = std::current_exception();

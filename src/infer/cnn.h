@@ -1,7 +1,8 @@
 #pragma once
 // The CNN's forward pass without LibTorch, for inference: conv blocks (batch norm folded into
 // the convolutions at load) as im2col + one CBLAS sgemm each, ReLU, 2x2 pooling, flatten in
-// LibTorch's [C, H, W] order, the fully connected head and a sigmoid. Dropout is the identity
+// LibTorch's [C, H, W] order (or, for a frame head, the mean over frequency scored step by
+// step), the fully connected head and a sigmoid. Dropout is the identity
 // (eval mode). Equals LibTorch's Cnn (src/model/net.h) in eval mode to ~1e-5 (tests/model).
 //
 //   CnnRuntime cnn(layout, WeightsFile::read(dir / "model.safetensors"));
@@ -26,6 +27,9 @@ struct CnnLayout {
   bool batch_norm = true;
   bool avg_pool = false;  // else max pooling
   int hidden = 64;        // 0: no hidden fully connected layer
+  // NetConfig head "frames": time is pooled only in the first two blocks, frequency is averaged
+  // out, the head scores every time step and the window is their linear softmax.
+  bool frame_head = false;
 };
 
 // `net` resolved for inputs of `features`' shape: the same network as LibTorch's Cnn
@@ -40,15 +44,19 @@ class CnnRuntime {
   CnnRuntime(const CnnLayout& layout, const WeightsFile& weights);
 
   // One probability of saxophone per spectrogram (each rows x cols, normalised as trained),
-  // computed on up to `threads` threads (0: every core).
-  std::vector<float> probabilities(const std::vector<Spectrogram>& inputs, int threads = 0) const;
+  // computed on up to `threads` threads (0: every core). A frame head also fills `steps` (when
+  // given) with steps_per_input() probabilities per spectrogram, input after input.
+  std::vector<float> probabilities(const std::vector<Spectrogram>& inputs, int threads = 0,
+                                   std::vector<float>* steps = nullptr) const;
 
   int64_t fc_inputs() const { return fc_inputs_; }
+  int steps_per_input() const { return steps_; }  // 0: a window head
 
  private:
   struct Conv {
     int in_channels = 0, out_channels = 0, kernel = 0;
     int in_rows = 0, in_cols = 0, out_rows = 0, out_cols = 0;  // out: before pooling
+    bool pool_time = true;                                     // else frequency only
     std::vector<float> weight;                                 // [out, in * k * k]
     std::vector<float> bias;                                   // [out]
   };
@@ -59,13 +67,15 @@ class CnnRuntime {
   };
   struct Workspace;
 
-  float logit(const Spectrogram& input, Workspace& work) const;
+  float probability(const Spectrogram& input, Workspace& work, float* steps) const;
+  float head_logit(const float* x, Workspace& work) const;
   void forward_conv(const Conv& conv, const float* input, float* output, Workspace& work) const;
 
   CnnLayout layout_;
   std::vector<Conv> convs_;
   std::vector<Linear> head_;  // [hidden, ] output
   int64_t fc_inputs_ = 0;
+  int steps_ = 0;
 };
 
 }  // namespace sax

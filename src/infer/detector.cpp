@@ -48,10 +48,34 @@ class CnnScorer : public Scorer {
   size_t window_samples() const override { return features_.window_samples(); }
   double threshold() const override { return threshold_; }
 
+  double step_seconds() const override {
+    return cnn_.steps_per_input() > 0
+               ? static_cast<double>(kFrameStep * features_.hop()) / features_.sample_rate
+               : 0.0;
+  }
+
   std::vector<float> score_sliding(const float* audio, size_t count, size_t hop_samples) override {
+    return cnn_.probabilities(sliding_inputs(audio, count, hop_samples));
+  }
+
+  std::vector<float> score_sliding_steps(const float* audio, size_t count, size_t hop_samples,
+                                         std::vector<float>& steps) override {
+    steps.clear();
+    return cnn_.probabilities(sliding_inputs(audio, count, hop_samples), 0,
+                              cnn_.steps_per_input() > 0 ? &steps : nullptr);
+  }
+
+  std::vector<float> score_windows(const std::vector<std::vector<float>>& windows) override {
+    return cnn_.probabilities(log_mel_batch(windows, features_));
+  }
+
+ private:
+  // The windows starting at 0, hop, 2 hop, ... inside audio[0, count), normalised: one
+  // spectrogram for the whole span, window i starting at frame round(i * hop / frame hop).
+  std::vector<Spectrogram> sliding_inputs(const float* audio, size_t count,
+                                          size_t hop_samples) const {
     const size_t window = window_samples();
     if (count < window || hop_samples == 0) return {};
-    // One spectrogram for the whole span; window i starts at frame round(i * hop / frame hop).
     const Spectrogram whole = log_mel_raw(audio, count, features_);
     const int frames = features_.frames;
     const size_t n_windows = (count - window) / hop_samples + 1;
@@ -66,14 +90,9 @@ class CnnScorer : public Scorer {
       normalise(s, features_);
       inputs.push_back(columns(s, 0, frames));
     }
-    return cnn_.probabilities(inputs);
+    return inputs;
   }
 
-  std::vector<float> score_windows(const std::vector<std::vector<float>>& windows) override {
-    return cnn_.probabilities(log_mel_batch(windows, features_));
-  }
-
- private:
   std::string name_;
   FeatureConfig features_;
   double threshold_;

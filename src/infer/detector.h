@@ -40,6 +40,16 @@ class Scorer {
   virtual std::vector<float> score_sliding(const float* audio, size_t count,
                                            size_t hop_samples) = 0;
 
+  // Frame models also place the saxophone inside each window: step_seconds() > 0, and this
+  // call fills `steps` with every window's probabilities per step of step_seconds(), window
+  // after window (the first step starts with its window). Window models leave `steps` empty.
+  virtual double step_seconds() const { return 0; }
+  virtual std::vector<float> score_sliding_steps(const float* audio, size_t count,
+                                                 size_t hop_samples, std::vector<float>& steps) {
+    steps.clear();
+    return score_sliding(audio, count, hop_samples);
+  }
+
   // One probability per window (each window_samples() long; shorter ones are zero-padded).
   virtual std::vector<float> score_windows(const std::vector<std::vector<float>>& windows) = 0;
 };

@@ -42,6 +42,8 @@ void validate(const NetConfig& c) {
   check(c.pool == "max" || c.pool == "avg", w,
         fmt::format("pool must be \"max\" or \"avg\", got \"{}\"", c.pool));
   check(c.hidden >= 0, w, fmt::format("hidden must be 0 or more, got {}", c.hidden));
+  check(c.head == "window" || c.head == "frames", w,
+        fmt::format("head must be \"window\" or \"frames\", got \"{}\"", c.head));
 }
 
 }  // namespace
@@ -49,16 +51,16 @@ void validate(const NetConfig& c) {
 void to_json(nlohmann::json& j, const NetConfig& c) {
   j = {{"depth", c.depth},     {"channels", c.channels},     {"max_channels", c.max_channels},
        {"kernels", c.kernels}, {"batch_norm", c.batch_norm}, {"dropout", c.dropout},
-       {"pool", c.pool},       {"hidden", c.hidden}};
+       {"pool", c.pool},       {"hidden", c.hidden},         {"head", c.head}};
 }
 
 void from_json(const nlohmann::json& j, NetConfig& c) {
   const std::string w = "net config";
   jf::require_object(j, w);
-  jf::reject_unknown(
-      j,
-      {"depth", "channels", "max_channels", "kernels", "batch_norm", "dropout", "pool", "hidden"},
-      w);
+  jf::reject_unknown(j,
+                     {"depth", "channels", "max_channels", "kernels", "batch_norm", "dropout",
+                      "pool", "hidden", "head"},
+                     w);
   jf::read(j, "depth", c.depth, w);
   jf::read(j, "channels", c.channels, w);
   jf::read(j, "max_channels", c.max_channels, w);
@@ -67,6 +69,7 @@ void from_json(const nlohmann::json& j, NetConfig& c) {
   jf::read(j, "dropout", c.dropout, w);
   jf::read(j, "pool", c.pool, w);
   jf::read(j, "hidden", c.hidden, w);
+  jf::read(j, "head", c.head, w);
   validate(c);
 }
 

@@ -8,7 +8,8 @@
 
 namespace sax {
 
-// Conv blocks (conv -> [batch norm] -> ReLU -> pool 2x2), then flatten -> [hidden] -> 1 logit.
+// Conv blocks (conv -> [batch norm] -> ReLU -> pool 2x2), then flatten -> [hidden] -> 1 logit
+// (or, with the frame head, a logit per time step pooled into one).
 struct NetConfig {
   int depth = 4;      // conv blocks
   int channels = 16;  // first block; doubles per block up to max_channels
@@ -18,10 +19,20 @@ struct NetConfig {
   double dropout = 0.3;      // before each fully connected layer
   std::string pool = "max";  // "max" or "avg"
   int hidden = 64;           // 0: no hidden fully connected layer
+  // "window": one decision per window (conv blocks -> flatten -> fully connected). "frames": a
+  // decision per time step of 4 spectrogram frames (time is pooled only in the first two
+  // blocks, frequency is averaged out, the same fully connected head scores every step), pooled
+  // into the window's decision by linear softmax (sum p^2 / sum p). It learns from window labels
+  // alone and tells detection where inside the window the saxophone plays.
+  std::string head = "window";
 
   int channels_of(int block) const;  // output channels of a conv block
   int kernel_of(int block) const;
 };
+
+// Input columns per time step of the frame head: its first two blocks halve time, the rest
+// pool frequency only.
+constexpr int kFrameStep = 4;
 
 void to_json(nlohmann::json& j, const NetConfig& c);
 void from_json(const nlohmann::json& j, NetConfig& c);  // validates; sax::Error names the field

@@ -19,23 +19,28 @@ torch::nn::Sequential conv_blocks(const NetConfig& config) {
         torch::nn::Conv2dOptions(in_channels, out, k).padding(k / 2).bias(!config.batch_norm)));
     if (config.batch_norm) blocks->push_back(torch::nn::BatchNorm2d(out));
     blocks->push_back(torch::nn::ReLU());
+    // The frame head keeps time resolution after the first two blocks (kFrameStep = 2 x 2).
+    const bool halve_time = config.head != "frames" || (1 << b) < kFrameStep;
+    const std::vector<int64_t> pool{2, halve_time ? 2 : 1};
     if (config.pool == "avg")
-      blocks->push_back(torch::nn::AvgPool2d(2));
+      blocks->push_back(torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(pool)));
     else
-      blocks->push_back(torch::nn::MaxPool2d(2));
+      blocks->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(pool)));
     in_channels = out;
   }
   return blocks;
 }
 
-// The flattened size the head needs, found by running a zero input through the conv blocks
-// (so any depth, kernel or resolution works without arithmetic by hand).
+// The input size the head needs, found by running a zero input through the conv blocks (so any
+// depth, kernel or resolution works without arithmetic by hand): the flattened output for the
+// window head, the channels of one time step for the frame head.
 int64_t dry_run_size(torch::nn::Sequential& blocks, const NetConfig& config, int rows, int cols) {
   torch::NoGradGuard no_grad;
   blocks->eval();  // leave batch-norm running statistics untouched
   int64_t size = 0;
   try {
-    size = blocks->forward(torch::zeros({1, 1, rows, cols})).numel();
+    const auto out = blocks->forward(torch::zeros({1, 1, rows, cols}));
+    size = config.head == "frames" ? out.size(1) * (out.numel() > 0) : out.numel();
   } catch (const c10::Error&) {
     size = 0;
   }
@@ -50,7 +55,8 @@ int64_t dry_run_size(torch::nn::Sequential& blocks, const NetConfig& config, int
 
 }  // namespace
 
-CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols) {
+CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols)
+    : frame_head_(config.head == "frames") {
   features_ = register_module("features", conv_blocks(config));
   fc_inputs_ = dry_run_size(features_, config, rows, cols);
   head_ = register_module("head", logit_head(config, fc_inputs_));
@@ -71,7 +77,21 @@ torch::nn::Sequential logit_head(const NetConfig& config, int64_t inputs) {
 }
 
 torch::Tensor CnnImpl::forward(const torch::Tensor& input) {
-  return head_->forward(features_->forward(input).flatten(1)).squeeze(1);
+  if (!frame_head_) return head_->forward(features_->forward(input).flatten(1)).squeeze(1);
+  return pool_steps(step_probabilities(input));
+}
+
+// Linear softmax weighs each step by its own probability: loud steps decide, as max pooling
+// would, but every step gets a gradient (DCASE's weakly labelled sound event detection).
+torch::Tensor CnnImpl::pool_steps(const torch::Tensor& p) {
+  const auto window = ((p * p).sum(1) / p.sum(1).clamp_min(1e-7)).clamp(1e-6, 1 - 1e-6);
+  return torch::log(window) - torch::log1p(-window);
+}
+
+torch::Tensor CnnImpl::step_probabilities(const torch::Tensor& input) {
+  if (!frame_head_) throw Error("this CNN has a window head: it scores whole windows only");
+  const auto steps = features_->forward(input).mean(2).transpose(1, 2);  // [B, steps, channels]
+  return torch::sigmoid(head_->forward(steps).squeeze(2));
 }
 
 void kaiming_init(torch::nn::Module& module) {

@@ -21,12 +21,19 @@ class NetworkImpl : public torch::nn::Module {
 };
 using Network = std::shared_ptr<NetworkImpl>;
 
-// conv blocks -> flatten -> [dropout -> linear -> ReLU] -> dropout -> linear -> one logit.
+// Window head: conv blocks -> flatten -> [dropout -> linear -> ReLU] -> dropout -> linear ->
+// one logit. Frame head (NetConfig::head): conv blocks -> mean over frequency -> the same head
+// on every time step -> step probabilities -> linear-softmax pooling -> one logit.
 // Input [B, 1, rows, cols]; output logits [B].
 class CnnImpl : public NetworkImpl {
  public:
   CnnImpl(const NetConfig& config, int rows, int cols);
   torch::Tensor forward(const torch::Tensor& input) override;
+  // Frame head only: probability per time step [B, steps], each step kFrameStep input columns.
+  torch::Tensor step_probabilities(const torch::Tensor& input);
+  // The window logits [B] of step probabilities [B, steps] (linear softmax).
+  static torch::Tensor pool_steps(const torch::Tensor& steps);
+  bool has_frame_head() const { return frame_head_; }
   int64_t fc_inputs() const { return fc_inputs_; }
   // The conv blocks' output, flattened: [B, fc_inputs()] (what contrastive pretraining shapes).
   torch::Tensor embed(const torch::Tensor& input) { return features_->forward(input).flatten(1); }
@@ -35,6 +42,7 @@ class CnnImpl : public NetworkImpl {
   torch::nn::Sequential features_{nullptr};
   torch::nn::Sequential head_{nullptr};
   int64_t fc_inputs_ = 0;
+  bool frame_head_ = false;
 };
 TORCH_MODULE(Cnn);
 

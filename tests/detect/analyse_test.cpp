@@ -90,6 +90,23 @@ TEST(Analyse, SegmentsMatchTheKnownSaxStretches) {
   EXPECT_EQ(a.scorer, "tone");
 }
 
+// Phrases shorter than the window with rests shorter than the window: whole windows cannot
+// tell them apart, a frame model's steps can.
+TEST(Analyse, FrameModelsPlaceShortPhrasesByTheirSteps) {
+  const std::vector<std::pair<double, double>> truth{{10, 12.5}, {14, 16}, {17.6, 20}};
+  const auto audio = song_with_sax(30, truth);
+  StepToneScorer frames(5.0);
+  const Analysis a = analyse(audio, frames, with_hop(1.0, 7));
+  ASSERT_EQ(a.segments.size(), truth.size());
+  for (size_t i = 0; i < truth.size(); ++i) {
+    EXPECT_NEAR(a.segments[i].start, truth[i].first, 0.25);
+    EXPECT_NEAR(a.segments[i].end, truth[i].second, 0.25);
+  }
+  EXPECT_EQ(a.windows.size(), 26u);  // window probabilities are still reported
+  ToneScorer windows(5.0);
+  EXPECT_LT(analyse(audio, windows, with_hop(1.0, 7)).segments.size(), truth.size());
+}
+
 TEST(Analyse, SaxAtTheVeryStartAndEndReachesTheFileEdges) {
   const auto audio = song_with_sax(20, {{0, 4}, {16, 20}});
   ToneScorer scorer;

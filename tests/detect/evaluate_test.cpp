@@ -85,6 +85,22 @@ TEST(Evaluator, OneClassOnlyBalancedAccuracyIsThatClassRecall) {
   EXPECT_DOUBLE_EQ(evaluator.result().clip_balanced_accuracy, 0.5);
 }
 
+TEST(Evaluator, FramesAreCountedByTheLeadPlayingThen) {
+  Evaluator evaluator;
+  TruthSong song = truth({{5, 10}});
+  song.leads = {{{0, 5}, "trombone"}, {{5, 10}, "tenor sax"}, {{10, 12}, ""}};
+  evaluator.add(predicted(12, {{3, 10}}), song);  // trombone taken for sax from 3 s on
+  const auto& by_lead = evaluator.result().by_lead;
+  ASSERT_EQ(by_lead.size(), 3u);
+  EXPECT_EQ(by_lead.at("trombone").frames, 500u);
+  EXPECT_EQ(by_lead.at("trombone").correct, 300u);
+  EXPECT_EQ(by_lead.at("tenor sax").correct, 500u);
+  EXPECT_EQ(by_lead.at("none").frames, 200u);
+  const auto j = to_json(evaluator.result());
+  EXPECT_NEAR(j["by_lead"]["trombone"]["accuracy"].get<double>(), 0.6, 1e-9);
+  EXPECT_NE(format_human(evaluator.result()).find("trombone 0.60"), std::string::npos);
+}
+
 TEST(Evaluator, JsonHasTheDocumentedKeys) {
   Evaluator evaluator;
   evaluator.add(predicted(10, {{2, 6}}), truth({{2, 6}}));

@@ -59,6 +59,7 @@ class ToneScorer : public Scorer {
     return 2 * std::sqrt(c * c + s * s) / kBlock > 0.1;  // amplitude of the 1 kHz part
   }
 
+ protected:
   float score(const float* x, size_t n) const {
     size_t sax = 0, blocks = n / kBlock;
     for (size_t b = 0; b < blocks; ++b) sax += block_has_sax(x + b * kBlock);
@@ -66,6 +67,24 @@ class ToneScorer : public Scorer {
   }
 
   size_t window_;
+};
+
+// The tone scorer as a frame model: each window also reports a probability per 0.2 s step.
+class StepToneScorer : public ToneScorer {
+ public:
+  using ToneScorer::ToneScorer;
+  static constexpr double kStep = 0.2;
+
+  double step_seconds() const override { return kStep; }
+  std::vector<float> score_sliding_steps(const float* audio, size_t count, size_t hop,
+                                         std::vector<float>& steps) override {
+    const auto step = static_cast<size_t>(kStep * kFakeRate);
+    steps.clear();
+    for (size_t start = 0; start + window_ <= count; start += hop)
+      for (size_t j = 0; j + step <= window_; j += step)
+        steps.push_back(score(audio + start + j, step));
+    return score_sliding(audio, count, hop);
+  }
 };
 
 // `seconds` of a quiet 300 Hz background with a 1 kHz "saxophone" during each [start, end).

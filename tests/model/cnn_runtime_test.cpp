@@ -108,6 +108,34 @@ TEST(CnnRuntime, EqualsLibTorchForEveryNetConfigField) {
 
 TEST(CnnRuntime, EqualsLibTorchAt256By216) { expect_runtime_equals_torch({}, 256, 216); }
 
+TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
+  for (const char* pool : {"max", "avg"}) {
+    NetConfig frames;
+    frames.head = "frames";
+    frames.pool = pool;
+    expect_runtime_equals_torch(frames, 128, 108);
+    auto net = random_cnn(frames, 128, 108, 5);
+    const CnnRuntime runtime(cnn_layout(frames, features_of(128, 108)), weights_of(*net));
+    ASSERT_EQ(runtime.steps_per_input(), 108 / kFrameStep);
+    const auto inputs = random_inputs(3, 128, 108);
+    std::vector<float> steps;
+    runtime.probabilities(inputs, 2, &steps);
+    torch::NoGradGuard no_grad;
+    auto batch = torch::empty({3, 1, 128, 108});
+    for (int i = 0; i < 3; ++i)
+      std::copy(inputs[i].values.begin(), inputs[i].values.end(), batch[i].data_ptr<float>());
+    const auto expected = net->step_probabilities(batch).contiguous();
+    ASSERT_EQ(steps.size(), static_cast<size_t>(expected.numel()));
+    for (size_t i = 0; i < steps.size(); ++i)
+      EXPECT_NEAR(steps[i], expected.data_ptr<float>()[i], 1e-4) << pool << " step " << i;
+  }
+  NetConfig window;
+  EXPECT_EQ(CnnRuntime(cnn_layout(window, features_of(128, 108)),
+                       weights_of(*random_cnn(window, 128, 108, 6)))
+                .steps_per_input(),
+            0);
+}
+
 TEST(CnnRuntime, RefusesAnUnknownPoolAndATooDeepNet) {
   NetConfig odd;
   odd.pool = "median";

@@ -127,6 +127,10 @@ TEST(Train, SmallModelLearnsASyntheticTaskSavesAndReloadsIdentically) {
   EXPECT_EQ(again.tp, result.test.tp);
   EXPECT_EQ(again.tn, result.test.tn);
   EXPECT_EQ(load_detector(dir / "m")->score_windows(test_audio), p);
+  EXPECT_EQ(scorer->step_seconds(), 0.0);  // a window model: no steps
+  std::vector<float> steps{1.0f};
+  scorer->score_sliding_steps(test_audio[0].data(), test_audio[0].size(), 800, steps);
+  EXPECT_TRUE(steps.empty());
 
   // Sliding over two clips joined: the first window scores like the first clip alone.
   std::vector<float> joined = test_audio[0];
@@ -136,6 +140,56 @@ TEST(Train, SmallModelLearnsASyntheticTaskSavesAndReloadsIdentically) {
   ASSERT_EQ(sliding.size(), 3u);
   EXPECT_NEAR(sliding[0], p[0], 0.1);
   EXPECT_NEAR(sliding[2], p[1], 0.1);
+}
+
+// The clip's first half without the reed, its second half with it.
+std::vector<float> reed_enters_halfway(const FeatureConfig& f) {
+  std::mt19937_64 rng(7);
+  auto clip = synthetic_clip(false, rng, f);
+  const auto with_reed = synthetic_clip(true, rng, f);
+  std::copy(with_reed.begin() + clip.size() / 2, with_reed.end(), clip.begin() + clip.size() / 2);
+  return clip;
+}
+
+TEST(Train, FrameHeadLearnsFromWindowLabelsAndPlacesTheSaxInsideTheWindow) {
+  auto config = small_config();
+  config.net.head = "frames";
+  EXPECT_EQ(fc_input_size(config.net, 48, 48), 16);  // one step's channels
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  TrainOptions options;
+  options.quiet = true;
+  const auto result = train_arrays(task.data, task.split, config, dir / "m", options);
+  EXPECT_GE(result.test.balanced_accuracy, 0.9);
+
+  auto scorer = load_detector(dir / "m");
+  const double step = 4.0 * config.features.hop() / config.features.sample_rate;
+  EXPECT_DOUBLE_EQ(scorer->step_seconds(), step);
+  const auto clip = reed_enters_halfway(config.features);
+  std::vector<float> steps;
+  const auto windows = scorer->score_sliding_steps(clip.data(), clip.size(), clip.size(), steps);
+  ASSERT_EQ(windows.size(), 1u);
+  ASSERT_EQ(steps.size(), 12u);  // 48 frames / 4
+  double first_half = 0, second_half = 0, squares = 0, sum = 0;
+  for (size_t j = 0; j < steps.size(); ++j) {
+    (j < 6 ? first_half : second_half) += steps[j] / 6;
+    squares += steps[j] * steps[j];
+    sum += steps[j];
+  }
+  EXPECT_GT(second_half, first_half + 0.3);
+  EXPECT_NEAR(windows[0], squares / sum, 1e-4);  // the window is its steps' linear softmax
+  EXPECT_EQ(scorer->score_sliding(clip.data(), clip.size(), clip.size()), windows);
+}
+
+TEST(Train, AnUnknownHeadIsRejected) {
+  EXPECT_THROW(
+      {
+        NetConfig net;
+        nlohmann::json j = net;
+        j["head"] = "pixels";
+        j.get<NetConfig>();
+      },
+      Error);
 }
 
 TEST(Train, SameSeedSameResultOnCpu) {

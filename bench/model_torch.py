@@ -16,7 +16,8 @@ threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 torch.set_num_threads(threads if threads > 0 else os.cpu_count())
 torch.manual_seed(1)
 
-# NetConfig defaults: 4 blocks, channels 16 doubling to 64, kernels 5,3,3,3, batch norm,
+# NetConfig defaults with the window head (bench_model_train asks for it): 4 blocks,
+# channels 16 doubling to 64, kernels 5,3,3,3, batch norm,
 # max pool, hidden 64, dropout 0.3.
 layers, c_in = [], 1
 for block, (c_out, k) in enumerate([(16, 5), (32, 3), (64, 3), (64, 3)]):

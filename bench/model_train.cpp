@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   config.epochs = epochs;
   config.patience = epochs;
   config.augment.enabled = false;
+  config.net.head = "window";  // the network bench/model_torch.py builds
   config.threads = argc > 3 ? std::atoi(argv[3]) : 0;
   sax::ArrayDataset data;
   std::mt19937 rng(1);

@@ -8,8 +8,8 @@
 
 namespace sax {
 
-// Conv blocks (conv -> [batch norm] -> ReLU -> pool 2x2), then flatten -> [hidden] -> 1 logit
-// (or, with the frame head, a logit per time step pooled into one).
+// Conv blocks (conv -> [batch norm] -> ReLU -> pool), then a logit per time step pooled into one
+// (the frame head), or flatten -> [hidden] -> 1 logit (the window head).
 struct NetConfig {
   int depth = 4;      // conv blocks
   int channels = 16;  // first block; doubles per block up to max_channels
@@ -19,12 +19,13 @@ struct NetConfig {
   double dropout = 0.3;      // before each fully connected layer
   std::string pool = "max";  // "max" or "avg"
   int hidden = 64;           // 0: no hidden fully connected layer
-  // "window": one decision per window (conv blocks -> flatten -> fully connected). "frames": a
-  // decision per time step of 4 spectrogram frames (time is pooled only in the first two
-  // blocks, frequency is averaged out, the same fully connected head scores every step), pooled
-  // into the window's decision by linear softmax (sum p^2 / sum p). It learns from window labels
-  // alone and tells detection where inside the window the saxophone plays.
-  std::string head = "window";
+  // "frames": a decision per time step of 4 spectrogram frames (time is pooled only in the
+  // first two blocks, frequency is averaged out, the same fully connected head scores every
+  // step), pooled into the window's decision by linear softmax (sum p^2 / sum p). It learns from
+  // window labels alone and tells detection where inside the window the saxophone plays; it
+  // also classified unseen timbres better (docs/detection.md). "window": one decision per window
+  // (conv blocks -> flatten -> fully connected), the original design.
+  std::string head = "frames";
 
   int channels_of(int block) const;  // output channels of a conv block
   int kernel_of(int block) const;

@@ -88,6 +88,11 @@ torch::Tensor CnnImpl::pool_steps(const torch::Tensor& p) {
   return torch::log(window) - torch::log1p(-window);
 }
 
+torch::Tensor CnnImpl::embed(const torch::Tensor& input) {
+  const auto features = features_->forward(input);
+  return frame_head_ ? features.mean(2).mean(2) : features.flatten(1);
+}
+
 torch::Tensor CnnImpl::step_probabilities(const torch::Tensor& input) {
   if (!frame_head_) throw Error("this CNN has a window head: it scores whole windows only");
   const auto steps = features_->forward(input).mean(2).transpose(1, 2);  // [B, steps, channels]

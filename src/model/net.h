@@ -35,8 +35,9 @@ class CnnImpl : public NetworkImpl {
   static torch::Tensor pool_steps(const torch::Tensor& steps);
   bool has_frame_head() const { return frame_head_; }
   int64_t fc_inputs() const { return fc_inputs_; }
-  // The conv blocks' output, flattened: [B, fc_inputs()] (what contrastive pretraining shapes).
-  torch::Tensor embed(const torch::Tensor& input) { return features_->forward(input).flatten(1); }
+  // One vector per window from the conv blocks, [B, fc_inputs()] (what contrastive pretraining
+  // shapes): flattened for the window head, the mean of the steps' inputs for the frame head.
+  torch::Tensor embed(const torch::Tensor& input);
 
  private:
   torch::nn::Sequential features_{nullptr};

@@ -79,34 +79,47 @@ void expect_runtime_equals_torch(const NetConfig& config, int rows, int cols) {
   EXPECT_GT(moderate, 0) << "every probability saturated: the comparison shows little";
 }
 
-TEST(CnnRuntime, EqualsLibTorchForTheDefaultNet) { expect_runtime_equals_torch({}, 128, 108); }
+// Every architecture with both heads.
+void expect_runtime_equals_torch_with_each_head(NetConfig config, int rows, int cols) {
+  for (const char* head : {"window", "frames"}) {
+    SCOPED_TRACE(head);
+    config.head = head;
+    expect_runtime_equals_torch(config, rows, cols);
+  }
+}
+
+TEST(CnnRuntime, EqualsLibTorchForTheDefaultNet) {
+  expect_runtime_equals_torch_with_each_head({}, 128, 108);
+}
 
 TEST(CnnRuntime, EqualsLibTorchForEveryNetConfigField) {
   NetConfig shallow;
   shallow.depth = 3;
   shallow.kernels = {3};
-  expect_runtime_equals_torch(shallow, 128, 108);
+  expect_runtime_equals_torch_with_each_head(shallow, 128, 108);
   NetConfig deep;
   deep.depth = 5;
   deep.channels = 8;
   deep.max_channels = 32;
   deep.kernels = {7, 5, 3};
-  expect_runtime_equals_torch(deep, 128, 108);
+  expect_runtime_equals_torch_with_each_head(deep, 128, 108);
   NetConfig avg;
   avg.pool = "avg";
-  expect_runtime_equals_torch(avg, 128, 108);
+  expect_runtime_equals_torch_with_each_head(avg, 128, 108);
   NetConfig no_hidden;
   no_hidden.hidden = 0;
-  expect_runtime_equals_torch(no_hidden, 128, 108);
+  expect_runtime_equals_torch_with_each_head(no_hidden, 128, 108);
   NetConfig no_batch_norm;
   no_batch_norm.batch_norm = false;
-  expect_runtime_equals_torch(no_batch_norm, 128, 108);
+  expect_runtime_equals_torch_with_each_head(no_batch_norm, 128, 108);
   NetConfig even_kernel;
   even_kernel.kernels = {4, 2};
-  expect_runtime_equals_torch(even_kernel, 64, 54);
+  expect_runtime_equals_torch_with_each_head(even_kernel, 64, 54);
 }
 
-TEST(CnnRuntime, EqualsLibTorchAt256By216) { expect_runtime_equals_torch({}, 256, 216); }
+TEST(CnnRuntime, EqualsLibTorchAt256By216) {
+  expect_runtime_equals_torch_with_each_head({}, 256, 216);
+}
 
 TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
   for (const char* pool : {"max", "avg"}) {
@@ -130,6 +143,7 @@ TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
       EXPECT_NEAR(steps[i], expected.data_ptr<float>()[i], 1e-4) << pool << " step " << i;
   }
   NetConfig window;
+  window.head = "window";
   EXPECT_EQ(CnnRuntime(cnn_layout(window, features_of(128, 108)),
                        weights_of(*random_cnn(window, 128, 108, 6)))
                 .steps_per_input(),

@@ -102,7 +102,8 @@ std::vector<int> labels_at(const SyntheticTask& task, const std::vector<size_t>&
 }
 
 TEST(Train, SmallModelLearnsASyntheticTaskSavesAndReloadsIdentically) {
-  const auto config = small_config();
+  auto config = small_config();
+  config.net.head = "window";
   const auto task = make_task(config.features);
   testing::TempDir dir;
   TrainOptions options;

@@ -32,7 +32,8 @@ TEST_F(WebTest, CurrentModelShowsItsMetricsAndPictures) {
   auto picture = client().Get(training);
   ASSERT_EQ(picture->status, 200);
   EXPECT_EQ(picture->get_header_value("Content-Type"), "image/svg+xml");
-  EXPECT_EQ(client().Get("/media/models/cnn-1/model.safetensors")->status, 404);  // weights stay private
+  EXPECT_EQ(client().Get("/media/models/cnn-1/model.safetensors")->status,
+            404);  // weights stay private
   EXPECT_EQ(client().Get("/media/models/cnn-1/model.json")->status, 404);
 }
 

@@ -95,6 +95,12 @@ SyntheticTask make_task(const FeatureConfig& features, bool random_labels = fals
   return task;
 }
 
+TrainOptions quietly() {
+  TrainOptions options;
+  options.quiet = true;
+  return options;
+}
+
 std::vector<int> labels_at(const SyntheticTask& task, const std::vector<size_t>& idx) {
   std::vector<int> out;
   for (size_t i : idx) out.push_back(task.data.labels[i]);
@@ -106,8 +112,7 @@ TEST(Train, SmallModelLearnsASyntheticTaskSavesAndReloadsIdentically) {
   config.net.head = "window";
   const auto task = make_task(config.features);
   testing::TempDir dir;
-  TrainOptions options;
-  options.quiet = true;
+  TrainOptions options = quietly();
   const auto result = train_arrays(task.data, task.split, config, dir / "m", options);
   EXPECT_GE(result.test.balanced_accuracy, 0.9);
   EXPECT_GE(result.test.roc_auc, 0.95);
@@ -158,8 +163,7 @@ TEST(Train, FrameHeadLearnsFromWindowLabelsAndPlacesTheSaxInsideTheWindow) {
   EXPECT_EQ(fc_input_size(config.net, 48, 48), 16);  // one step's channels
   const auto task = make_task(config.features);
   testing::TempDir dir;
-  TrainOptions options;
-  options.quiet = true;
+  TrainOptions options = quietly();
   const auto result = train_arrays(task.data, task.split, config, dir / "m", options);
   EXPECT_GE(result.test.balanced_accuracy, 0.9);
 
@@ -197,8 +201,7 @@ TEST(Train, SameSeedSameResultOnCpu) {
   auto config = small_config();
   config.epochs = 2;
   const auto task = make_task(config.features);
-  TrainOptions options;
-  options.quiet = true;
+  TrainOptions options = quietly();
   const auto a = train_arrays(task.data, task.split, config, {}, options);
   const auto b = train_arrays(task.data, task.split, config, {}, options);
   ASSERT_EQ(a.history.size(), b.history.size());
@@ -214,8 +217,7 @@ TEST(Train, TrainLimitTrainsOnThatManySamplesOnly) {
   config.train_limit = 20;
   const auto task = make_task(config.features);
   ASSERT_GT(task.split.train.size(), 20u);
-  TrainOptions options;
-  options.quiet = true;
+  TrainOptions options = quietly();
   const auto limited = train_arrays(task.data, task.split, config, {}, options);
   EXPECT_EQ(limited.train_samples, 20u);
   EXPECT_EQ(limited.validation_samples, task.split.validation.size());  // the same sets
@@ -226,8 +228,7 @@ TEST(Train, InitStartsFromAnEarlierModelOfTheSameArchitecture) {
   const auto config = small_config();
   const auto task = make_task(config.features);
   testing::TempDir dir;
-  TrainOptions options;
-  options.quiet = true;
+  TrainOptions options = quietly();
   const auto pretrained = train_arrays(task.data, task.split, config, dir / "pre", options);
   // Started from it with a learning rate too small to move: the same predictions.
   auto again = config;
@@ -252,8 +253,7 @@ TEST(Train, ContrastivePretrainingLowersItsLossAndStartsTraining) {
   config.epochs = 4;
   const auto task = make_task(config.features);
   testing::TempDir dir;
-  TrainOptions options;
-  options.quiet = true;
+  TrainOptions options = quietly();
   const auto pre = pretrain_arrays(task.data, config, dir / "pre", options);
   ASSERT_EQ(pre.losses.size(), 4u);
   EXPECT_LT(pre.losses.back(), pre.losses.front());
@@ -276,8 +276,7 @@ TEST(Train, DesertDetectedAndRestartedOnAStuckRun) {
   config.desert.max_restarts = 1;
   auto task = make_task(config.features);
   for (auto& input : task.data.inputs) input = task.data.inputs.front();
-  TrainOptions options;
-  options.quiet = true;
+  TrainOptions options = quietly();
   const auto result = train_arrays(task.data, task.split, config, {}, options);
   EXPECT_EQ(result.desert_restarts, 2);  // the first run and its one restart both stuck
   ASSERT_FALSE(result.history.empty());

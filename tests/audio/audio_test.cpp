@@ -13,8 +13,10 @@ namespace sax {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::error_of;
 using testing::TempDir;
 using testing::tone;
+using testing::write_bytes;
 
 // Frequency of the strongest zero-crossing rate: a 440 Hz tone crosses zero 880 times a second.
 double estimated_frequency(const std::vector<float>& samples, int rate) {
@@ -28,19 +30,6 @@ double estimated_frequency(const std::vector<float>& samples, int rate) {
 std::vector<float> middle(const std::vector<float>& samples, double fraction = 0.5) {
   const size_t skip = static_cast<size_t>(samples.size() * (1 - fraction) / 2);
   return {samples.begin() + skip, samples.end() - skip};
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
 }
 
 class FormatRoundTrip : public ::testing::TestWithParam<std::string> {};

@@ -93,6 +93,20 @@ TEST(Features, MatchesTheDefinitionComputedNaively) {
         << "band " << i / 26 << " frame " << i % 26;
 }
 
+// log_mel_batch of `windows` against log_mel of each of the windows at `checked`.
+void expect_batch_equals_one_at_a_time(const std::vector<std::vector<float>>& windows,
+                                       const FeatureConfig& config,
+                                       const std::vector<size_t>& checked) {
+  const auto batch = log_mel_batch(windows, config);
+  ASSERT_EQ(batch.size(), windows.size());
+  for (size_t i : checked) {
+    const auto single = log_mel(windows[i].data(), windows[i].size(), config);
+    ASSERT_EQ(single.values.size(), batch[i].values.size());
+    for (size_t k = 0; k < single.values.size(); ++k)
+      ASSERT_NEAR(single.values[k], batch[i].values[k], 1e-4) << "window " << i << " value " << k;
+  }
+}
+
 TEST(Features, LongBatchEqualsSmallBatches) {
   // Many windows go through the STFT in chunks: every window's result is its own.
   FeatureConfig config;
@@ -100,14 +114,7 @@ TEST(Features, LongBatchEqualsSmallBatches) {
   std::vector<std::vector<float>> windows;
   for (int i = 0; i < 70; ++i)
     windows.push_back(testing::tone(5.0, config.sample_rate, 1, 100.0 + 50.0 * i));
-  const auto all = log_mel_batch(windows, config);
-  ASSERT_EQ(all.size(), windows.size());
-  for (size_t i : {size_t{0}, size_t{33}, size_t{64}, size_t{69}}) {
-    const auto one = log_mel(windows[i].data(), windows[i].size(), config);
-    ASSERT_EQ(one.values.size(), all[i].values.size());
-    for (size_t k = 0; k < one.values.size(); ++k)
-      ASSERT_NEAR(one.values[k], all[i].values[k], 1e-4) << "window " << i << " value " << k;
-  }
+  expect_batch_equals_one_at_a_time(windows, config, {0, 33, 64, 69});
 }
 
 TEST(Features, DefaultShapeIs128By108) {
@@ -157,14 +164,7 @@ TEST(Features, BatchEqualsOneAtATime) {
   std::vector<std::vector<float>> windows;
   for (double hz : {220.0, 880.0, 3520.0})
     windows.push_back(testing::tone(5.0, config.sample_rate, 1, hz));
-  const auto batch = log_mel_batch(windows, config);
-  ASSERT_EQ(batch.size(), 3u);
-  for (size_t i = 0; i < windows.size(); ++i) {
-    const auto single = log_mel(windows[i].data(), windows[i].size(), config);
-    ASSERT_EQ(single.values.size(), batch[i].values.size());
-    for (size_t k = 0; k < single.values.size(); ++k)
-      ASSERT_NEAR(single.values[k], batch[i].values[k], 1e-4) << "window " << i << " value " << k;
-  }
+  expect_batch_equals_one_at_a_time(windows, config, {0, 1, 2});
 }
 
 TEST(Features, PerSampleNormalisationGivesZeroMeanUnitVariance) {
@@ -245,12 +245,7 @@ TEST(Features, ColumnsPastTheEndAreZeros) {
 
 TEST(Features, BadJsonNamesTheField) {
   auto message_of = [](const nlohmann::json& j) {
-    try {
-      (void)j.get<FeatureConfig>();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return testing::error_of([&] { (void)j.get<FeatureConfig>(); });
   };
   EXPECT_NE(message_of({{"n_mels", "many"}}).find("n_mels"), std::string::npos);
   EXPECT_NE(message_of({{"n_mel", 64}}).find("unknown field 'n_mel'"), std::string::npos);

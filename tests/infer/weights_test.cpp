@@ -13,22 +13,12 @@
 namespace sax {
 namespace {
 
+using testing::error_of;
+using testing::write_bytes;
+
 WeightsFile two_tensors() {
   return WeightsFile({}, {{"features.0.weight", {{2, 1, 1, 3}, {1, 2, 3, 4, 5, 6}}},
                           {"head.1.bias", {{1}, {-0.5f}}}});
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-void write_bytes(const std::filesystem::path& file, const std::string& bytes) {
-  std::ofstream(file, std::ios::binary) << bytes;
 }
 
 TEST(Weights, RoundTripKeepsNamesShapesAndValues) {

@@ -14,10 +14,7 @@
 
 namespace sax {
 
-inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+using testing::write_bytes;
 
 inline void write_tone_file(const std::filesystem::path& path, double seconds, int rate,
                             int channels, double hz = 440.0) {

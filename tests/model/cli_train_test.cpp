@@ -74,11 +74,6 @@ nlohmann::json small_config_json(int n_mels = 32) {
           {"threads", 1}};
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
-
 nlohmann::json read_json(const fs::path& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << path;
@@ -105,7 +100,7 @@ class CliTrain : public ::testing::Test {
     ASSERT_EQ(
         run_saxdetect(home_flag() + " --quiet ingest --rate 16000 " + library().string(), &out), 0)
         << out;
-    write_text(config(), small_config_json().dump(2));
+    testing::write_bytes(config(), small_config_json().dump(2));
   }
 
   void label_all() {
@@ -115,7 +110,7 @@ class CliTrain : public ::testing::Test {
         csv += (library() / ("song" + std::to_string(song) + ".wav")).string() + "," +
                std::to_string(k * kSampleSeconds) + "," + (is_sax(song, k) ? "sax" : "not_sax") +
                ",tester\n";
-    write_text(dir_ / "labels.csv", csv);
+    testing::write_bytes(dir_ / "labels.csv", csv);
     std::string out;
     ASSERT_EQ(run_saxdetect(home_flag() + " labels import " + (dir_ / "labels.csv").string(), &out),
               0)
@@ -195,7 +190,7 @@ TEST_F(CliTrain, FeatureCacheIsFilledReusedAndKeyedByTheFeatureConfig) {
   EXPECT_EQ(shard_files(cache), first);
 
   // Another feature config gets a folder of its own; the first one is left as it was.
-  write_text(dir_ / "other.json", small_config_json(24).dump(2));
+  testing::write_bytes(dir_ / "other.json", small_config_json(24).dump(2));
   ASSERT_EQ(saxdetect("train --out c --config " + (dir_ / "other.json").string(), &out), 0) << out;
   auto other = features;
   other.n_mels = 24;
@@ -239,7 +234,7 @@ TEST_F(CliTrain, CrossValidationReportsEveryFoldWithMeanAndSpread) {
 
 TEST_F(CliTrain, GridSearchVisitsEveryPointAndWritesTheBestConfig) {
   label_all();
-  write_text(dir_ / "grid.json", R"({"lr": [0.003, 0.001], "net.channels": [4, 6]})");
+  testing::write_bytes(dir_ / "grid.json", R"({"lr": [0.003, 0.001], "net.channels": [4, 6]})");
   std::string out;
   ASSERT_EQ(saxdetect("search --grid " + (dir_ / "grid.json").string() + " --folds 3 --config " +
                           config().string() + " --out grid",
@@ -273,8 +268,9 @@ TEST_F(CliTrain, GridSearchVisitsEveryPointAndWritesTheBestConfig) {
 
 TEST_F(CliTrain, RandomSearchRunsTheRequestedTrials) {
   label_all();
-  write_text(dir_ / "space.json",
-             R"({"lr": {"min": 0.0005, "max": 0.005, "log": true}, "net.hidden": [8, 16]})");
+  testing::write_bytes(
+      dir_ / "space.json",
+      R"({"lr": {"min": 0.0005, "max": 0.005, "log": true}, "net.hidden": [8, 16]})");
   std::string out;
   ASSERT_EQ(saxdetect("search --random " + (dir_ / "space.json").string() +
                           " --trials 3 --folds 3 --config " + config().string() + " --out random",
@@ -311,8 +307,8 @@ TEST_F(CliTrain, TrainWithoutLabelsSaysHowToGetThem) {
 TEST_F(CliTrain, MalformedConfigNamesTheFile) {
   label_all();
   const fs::path broken = dir_ / "broken.json", unknown = dir_ / "unknown.json";
-  write_text(broken, R"({"epochs": 2,)");
-  write_text(unknown, R"({"epochz": 2})");
+  testing::write_bytes(broken, R"({"epochs": 2,)");
+  testing::write_bytes(unknown, R"({"epochz": 2})");
   std::string out;
   EXPECT_NE(saxdetect("train --config " + broken.string(), &out), 0);
   EXPECT_NE(out.find(broken.string()), std::string::npos) << out;

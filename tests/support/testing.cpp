@@ -7,11 +7,28 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <random>
+
+#include "common/error.h"
 
 namespace sax::testing {
 
 namespace fs = std::filesystem;
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 TempDir::TempDir() {
   static std::atomic<int> counter{0};

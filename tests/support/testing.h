@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the test executables.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ class TempDir {
 // A sine tone (interleaved when channels > 1, each channel a different frequency).
 std::vector<float> tone(double seconds, int rate, int channels = 1, double hz = 440.0,
                         double amplitude = 0.5);
+
+// Writes `bytes` to `path` as they are, creating its folder; replaces an existing file.
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+// The message of the sax::Error `action` throws, or "(no error)" when it throws none.
+std::string error_of(const std::function<void()>& action);
 
 // Runs the saxdetect binary with arguments; returns exit status, output in *out (stdout+stderr).
 int run_saxdetect(const std::string& args, std::string* out = nullptr);

@@ -20,7 +20,12 @@ struct ImportArgs {
 };
 
 void report_import(const synth::ImportReport& report, const std::string& what) {
-  for (const std::string& problem : report.problems) fmt::print(stderr, "warning: {}\n", problem);
+  // The first problems say what is wrong; thousands of lines would bury the summary.
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < report.problems.size() && i < kShown; ++i)
+    fmt::print(stderr, "warning: {}\n", report.problems[i]);
+  if (report.problems.size() > kShown)
+    fmt::print(stderr, "warning: ... and {} more problems\n", report.problems.size() - kShown);
   fmt::print("imported {} votes from {}: {} sax, {} not_sax, {} unsure", report.votes(), what,
              report.sax, report.not_sax, report.unsure);
   if (report.replaced) fmt::print(" ({} replaced earlier votes)", report.replaced);

@@ -82,6 +82,11 @@ const std::vector<std::vector<std::string>> kSteps = {
         "ALTER TABLE sources ADD COLUMN shuffle BIGINT NOT NULL DEFAULT 0",
         "CREATE INDEX sources_by_votes ON sources (vote_count, shuffle)",
     },
+    // 4: where a saxophone sounds in a source, when known exactly (a synthetic library's
+    // truth): JSON [[start, end], ...]; '' when not known.
+    {
+        "ALTER TABLE sources ADD COLUMN sax_times TEXT NOT NULL DEFAULT ''",
+    },
 };
 
 using Kind = TableSpec::Kind;
@@ -101,7 +106,8 @@ const std::vector<TableSpec> kTables = {
       {"worker", Kind::text},
       {"claimed_at", Kind::real},
       {"vote_count", Kind::integer},
-      {"created", Kind::text}},
+      {"created", Kind::text},
+      {"sax_times", Kind::text}},
      "id",
      true},
     {"samples",

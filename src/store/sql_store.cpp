@@ -5,6 +5,8 @@
 #include <map>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.h"
 #include "store/report.h"
 
@@ -306,6 +308,33 @@ class SqlStore final : public Store {
         if (out) return;
       }
       out = from_least_voted_source(conn, candidates);
+    });
+    return out;
+  }
+
+  // ---- sax times -------------------------------------------------------------------------
+
+  void set_sax_times(int64_t source_id, const std::vector<TimeRange>& sax) override {
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const auto& [start, end] : sax) {
+      if (!(start >= 0 && end >= start && std::isfinite(end)))
+        throw Error("sax times of source " + std::to_string(source_id) + ": [" +
+                    sql::exact_text(start) + ", " + sql::exact_text(end) +
+                    "] is not a range of seconds");
+      ranges.push_back({start, end});
+    }
+    db_->write([&](Connection& conn) {
+      if (conn.execute("UPDATE sources SET sax_times = $1 WHERE id = $2",
+                       {ranges.dump(), source_id}) == 0)
+        throw Error("sax times for unknown source id " + std::to_string(source_id));
+    });
+  }
+
+  std::map<int64_t, std::vector<TimeRange>> sax_times() override {
+    std::map<int64_t, std::vector<TimeRange>> out;
+    db_->read([&](Connection& conn) {
+      for (const Row& row : conn.query("SELECT id, sax_times FROM sources WHERE sax_times <> ''"))
+        out[row.integer(0)] = nlohmann::json::parse(row.text(1)).get<std::vector<TimeRange>>();
     });
     return out;
   }

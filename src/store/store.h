@@ -1,7 +1,8 @@
 #pragma once
 // The sample store: sources (ingested files), samples (clips cut from them), votes (labels
-// people give), predictions (model scores used to order labelling). One interface, two
-// back ends: SQLite in the data home (default) and PostgreSQL (--db postgresql://...).
+// people give), sax times (exact truth where known), predictions (model scores used to order
+// labelling). One interface, two back ends: SQLite in the data home (default) and PostgreSQL (--db
+// postgresql://...).
 //
 //   auto store = sax::open_store(home, db_url);
 //   store->add_vote(sample_id, "ana", sax::Label::sax);
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "common/home.h"
+#include "common/time_ranges.h"
 
 namespace sax {
 
@@ -142,6 +144,14 @@ class Store {
   // The next sample for an annotator: fewer than votes_wanted votes, not yet voted on by
   // them, not silent, spread across sources, uncertain first when predictions exist.
   virtual std::optional<Sample> next_sample(const NextQuery& query) = 0;
+
+  // ---- where a saxophone sounds (exact truth, e.g. a synthetic library's) ---------------
+  // Replaces the source's sax times: the ranges (seconds) where a saxophone sounds; an empty
+  // list says none does. Training uses them to teach each time step of a window. Throws
+  // sax::Error for an unknown source or a range that is not [start <= end], both >= 0.
+  virtual void set_sax_times(int64_t source_id, const std::vector<TimeRange>& sax) = 0;
+  // Every source whose sax times are known, by source id.
+  virtual std::map<int64_t, std::vector<TimeRange>> sax_times() = 0;
 
   // ---- predictions (active learning) ----------------------------------------------------
   virtual void put_predictions(const std::string& model,

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 Label label_from_truth(const std::vector<TimeRange>& sax, double start, double duration,
                        double min_overlap) {
-  double overlap = sax_seconds(sax, start, start + duration);
+  double overlap = covered_seconds(sax, start, start + duration);
   if (overlap <= 0) return Label::not_sax;
   return overlap >= min_overlap ? Label::sax : Label::unsure;
 }
@@ -94,6 +94,7 @@ ImportReport import_truth(Store& store, const fs::path& truth_json,
       continue;
     }
     ++report.sources;
+    store.set_sax_times(source->id, song.sax);
     for (const Sample& sample : store.samples_of(source->id)) {
       Label label = label_from_truth(song.sax, sample.start, sample.duration, options.min_overlap);
       count(report, label, store.add_vote(sample.id, options.annotator, label));
@@ -178,7 +179,12 @@ ImportReport import_csv(Store& store, const fs::path& csv) {
   Columns columns;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    if (number == 1 && (line[first] == '{' || line[first] == '['))
+      throw Error(csv.string() +
+                  ": this is JSON, not CSV; a truth.json from `saxdetect synth` is imported with "
+                  "--from-truth");
     std::vector<std::string> row = split_csv_line(line);
     if (number == 1)
       if (auto header = header_columns(row)) {

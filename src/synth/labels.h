@@ -33,8 +33,9 @@ struct ImportReport {
   int64_t votes() const { return sax + not_sax + unsure; }
 };
 
-// Labels the already-ingested samples of the songs in truth.json. A song is found among the
-// store's sources by path (truth.json's folder + file), then by content hash, then by file name
+// Labels the already-ingested samples of the songs in truth.json and records where the
+// saxophone sounds in each (Store::set_sax_times, for training time steps). A song is found among
+// the store's sources by path (truth.json's folder + file), then by content hash, then by file name
 // when exactly one source has it. Songs not ingested are listed in problems.
 ImportReport import_truth(Store& store, const std::filesystem::path& truth_json,
                           const TruthImportOptions& options);

@@ -9,13 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/time_ranges.h"
+
 #include "synth/music.h"
 
 namespace sax::synth {
 
 constexpr int kSampleRate = 44100;
-
-using TimeRange = std::pair<double, double>;  // [start, end] seconds
 
 struct Rendering {
   std::vector<float> stereo;  // interleaved left/right, kSampleRate

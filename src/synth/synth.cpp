@@ -206,11 +206,4 @@ std::vector<SongTruth> read_truth(const std::filesystem::path& path) {
   return songs;
 }
 
-double sax_seconds(const std::vector<TimeRange>& sax, double start, double end) {
-  double total = 0;
-  for (const auto& [from, to] : sax)
-    total += std::max(0.0, std::min(to, end) - std::max(from, start));
-  return total;
-}
-
 }  // namespace sax::synth

@@ -70,7 +70,4 @@ void write_truth(const std::filesystem::path& path, const std::vector<SongTruth>
 // Throws sax::Error naming the file and the field at fault.
 std::vector<SongTruth> read_truth(const std::filesystem::path& path);
 
-// Seconds of saxophone inside [start, end).
-double sax_seconds(const std::vector<TimeRange>& sax, double start, double end);
-
 }  // namespace sax::synth

@@ -9,12 +9,32 @@
 #include "common/hash.h"
 #include "common/home.h"
 #include "common/progress.h"
+#include "common/time_ranges.h"
 #include "support/testing.h"
 
 namespace sax {
 namespace {
 
 namespace fs = std::filesystem;
+
+TEST(TimeRanges, CoveredSecondsCountsOverlap) {
+  const std::vector<TimeRange> sax{{1, 2}, {3, 6}};
+  EXPECT_DOUBLE_EQ(covered_seconds(sax, 0, 5), 3.0);
+  EXPECT_DOUBLE_EQ(covered_seconds(sax, 2, 3), 0.0);
+  EXPECT_DOUBLE_EQ(covered_seconds(sax, 1.5, 3.5), 1.0);
+}
+
+TEST(TimeRanges, CoverageGivesEachBinItsShare) {
+  // Bins of 0.5 s from 10 s: [10, 10.5) is free, [10.5, 11) half covered, then fully covered.
+  const std::vector<TimeRange> sax{{10.75, 11.6}, {20, 30}};
+  const auto shares = coverage(sax, 10, 2, 4);
+  ASSERT_EQ(shares.size(), 4u);
+  EXPECT_FLOAT_EQ(shares[0], 0.0f);
+  EXPECT_FLOAT_EQ(shares[1], 0.5f);
+  EXPECT_FLOAT_EQ(shares[2], 1.0f);
+  EXPECT_NEAR(shares[3], 0.2f, 1e-6);
+  EXPECT_TRUE(coverage(sax, 0, 5, 0).empty());
+}
 
 TEST(Home, FlagWinsOverEnvironmentWhichWinsOverDefault) {
   ::setenv("SAXDETECT_HOME", "/tmp/from-env", 1);

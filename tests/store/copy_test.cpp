@@ -33,6 +33,7 @@ void fill(Store& store) {
       store.put_predictions("cnn", {{id, 0.3 + 0.1 * i}});
     }
     if (s < 2) store.finish_source(source_id, 20.5);
+    if (s == 0) store.set_sax_times(source_id, {{0.1, 1.0 / 3}});  // must survive exactly
   }
   store.add_vote(1, "ana", Label::unsure);  // replaced
   store.undo_last_vote("bob");
@@ -64,6 +65,8 @@ TEST_P(CopyTest, CopiesEverythingAndTheCopyKeepsWorking) {
   EXPECT_DOUBLE_EQ(a.kappa, b.kappa);
   EXPECT_EQ(copy->sample(5)->rms, original->sample(5)->rms);
   EXPECT_EQ(copy->source_by_hash("h0")->title, "Title with 'quotes' and ünïcode");
+  EXPECT_EQ(copy->sax_times(), original->sax_times());
+  EXPECT_EQ(copy->sax_times().size(), 1u);
   EXPECT_EQ(copy->undo_last_vote("ana")->sample_id, original->undo_last_vote("ana")->sample_id);
 
   // New rows get fresh ids after the copied ones.

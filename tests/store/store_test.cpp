@@ -91,6 +91,7 @@ TEST_P(StoreTest, UpgradesAnOlderSchemaKeepingItsRows) {
   auto upgraded = old.open();
   ASSERT_EQ(upgraded->sources().size(), 1u);
   EXPECT_EQ(upgraded->sources()[0].hash, "hash-kept");
+  EXPECT_TRUE(upgraded->sax_times().empty()) << "an old source's sax times are not known";
   int64_t version = 0;
   open_database(home, old.url())->read([&](sql::Connection& conn) {
     version = conn.query("SELECT max(version) FROM schema_version").at(0).integer(0);
@@ -162,6 +163,33 @@ TEST_P(StoreTest, ListsSourcesWithTheirMetadataAndSampleCounts) {
   EXPECT_EQ(all[0].channels, 2);
   EXPECT_EQ(all[0].samples, 2);
   EXPECT_FALSE(store_->source_by_hash("missing"));
+}
+
+TEST_P(StoreTest, KeepsSaxTimesPerSourceAndTellsUnknownFromNone) {
+  const int64_t with_sax = add_source("with-sax"), without = add_source("without");
+  add_source("unknown");
+  store_->set_sax_times(with_sax, {{0.5, 2.25}, {10, 12.125}});
+  store_->set_sax_times(without, {});
+  auto times = store_->sax_times();
+  ASSERT_EQ(times.size(), 2u) << "the third source's times are not known";
+  EXPECT_EQ(times.at(with_sax), (std::vector<TimeRange>{{0.5, 2.25}, {10, 12.125}}));
+  EXPECT_TRUE(times.at(without).empty());
+
+  store_->set_sax_times(with_sax, {{3, 4}});  // replaces, not appends
+  EXPECT_EQ(store_->sax_times().at(with_sax), (std::vector<TimeRange>{{3, 4}}));
+}
+
+TEST_P(StoreTest, RejectsSaxTimesForUnknownSourcesOrBackwardRanges) {
+  const int64_t id = add_source("song");
+  store_->set_sax_times(id, {{1, 2}});
+  EXPECT_THROW(store_->set_sax_times(id + 100, {{1, 2}}), Error);
+  try {
+    store_->set_sax_times(id, {{5, 4}});
+    FAIL() << "accepted a backward range";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[5, 4]"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(store_->sax_times().at(id), (std::vector<TimeRange>{{1, 2}})) << "kept";
 }
 
 // ---- samples -----------------------------------------------------------------------------

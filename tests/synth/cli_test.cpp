@@ -49,7 +49,7 @@ TEST(SynthCli, RendersSongsThenLabelsTheirIngestedSamples) {
     for (const auto& song : truth)
       if (song.file == file) {
         double seconds =
-            sax::synth::sax_seconds(song.sax, sample["start"], sample["start"].get<double>() + 5);
+            sax::covered_seconds(song.sax, sample["start"], sample["start"].get<double>() + 5);
         if (sample["reconciled"] == "sax") {
           ++sax;
           EXPECT_GE(seconds, 0.5);
@@ -87,5 +87,34 @@ TEST(LabelsCli, CsvWithOnlyBadRowsFailsNamingTheLines) {
   EXPECT_NE(out.find("bad.csv:1:"), std::string::npos) << out;
   EXPECT_NE(out.find("bad.csv:2:"), std::string::npos) << out;
   EXPECT_NE(run_saxdetect("--home " + (dir / "home").string() + " labels import", &out), 0);
+  EXPECT_NE(out.find("--from-truth"), std::string::npos) << out;
+}
+
+TEST(LabelsCli, ManyBadRowsShowTheFirstTwentyAndACount) {
+  TempDir dir;
+  {
+    std::ofstream csv(dir / "bad.csv");
+    for (int i = 0; i < 25; ++i) csv << "/none.flac,0,sax,ana\n";
+  }
+  std::string out;
+  EXPECT_EQ(run_saxdetect("--home " + (dir / "home").string() + " labels import " +
+                              (dir / "bad.csv").string(),
+                          &out),
+            1);
+  EXPECT_NE(out.find("bad.csv:20:"), std::string::npos) << out;
+  EXPECT_EQ(out.find("bad.csv:21:"), std::string::npos) << out;
+  EXPECT_NE(out.find("... and 5 more problems"), std::string::npos) << out;
+  EXPECT_NE(out.find("25 problems"), std::string::npos) << out;
+}
+
+TEST(LabelsCli, ATruthJsonGivenAsCsvSaysToUseFromTruth) {
+  TempDir dir;
+  std::ofstream(dir / "truth.json") << "{\n  \"songs\": []\n}\n";
+  std::string out;
+  EXPECT_NE(run_saxdetect("--home " + (dir / "home").string() + " labels import " +
+                              (dir / "truth.json").string(),
+                          &out),
+            0);
+  EXPECT_NE(out.find("truth.json: this is JSON, not CSV"), std::string::npos) << out;
   EXPECT_NE(out.find("--from-truth"), std::string::npos) << out;
 }

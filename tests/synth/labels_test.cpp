@@ -103,6 +103,10 @@ TEST_F(LabelsTest, TruthLabelsIngestedSamplesByPath) {
   std::map<double, Label> expected{{0, Label::unsure}, {5, Label::sax}, {10, Label::not_sax}};
   EXPECT_EQ(labels_of(song, "truth"), expected);
   for (const auto& [start, label] : labels_of(other, "truth")) EXPECT_EQ(label, Label::not_sax);
+  const auto times = store_->sax_times();
+  ASSERT_EQ(times.size(), 2u) << "both imported songs have known sax times";
+  EXPECT_EQ(times.at(song), (std::vector<TimeRange>{{4.8, 6.0}}));
+  EXPECT_TRUE(times.at(other).empty());
 
   ImportReport again = import_truth(*store_, dir_ / "library/truth.json", {0.5, "truth", false});
   EXPECT_EQ(again.replaced, 6) << "importing twice replaces, never duplicates";

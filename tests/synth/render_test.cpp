@@ -14,6 +14,7 @@
 #include "synth/synth.h"
 
 using namespace sax::synth;
+using sax::TimeRange;
 using sax::testing::TempDir;
 
 namespace {
@@ -247,13 +248,6 @@ TEST(Truth, ReadRejectsBadFilesNamingTheField) {
   } catch (const sax::Error& e) {
     EXPECT_NE(std::string(e.what()).find("'file'"), std::string::npos) << e.what();
   }
-}
-
-TEST(Truth, SaxSecondsCountsOverlap) {
-  std::vector<TimeRange> sax{{1, 2}, {3, 6}};
-  EXPECT_DOUBLE_EQ(sax_seconds(sax, 0, 5), 3.0);
-  EXPECT_DOUBLE_EQ(sax_seconds(sax, 2, 3), 0.0);
-  EXPECT_DOUBLE_EQ(sax_seconds(sax, 1.5, 3.5), 1.0);
 }
 
 TEST(Limiter, HoldsPeaksUnderTheCeilingAndLeavesQuietAudioAlone) {

@@ -11,9 +11,10 @@ const $ = (id) => document.getElementById(id);
 const fixed = (value) => (typeof value === "number" ? value.toFixed(3) : value === undefined ? "–" : String(value));
 
 function metricsTable(metrics) {
-  const sets = Object.keys(metrics);  // "validation", "test"
+  const sets = Object.keys(metrics);  // "validation", "test", and per time step when trained so
+  const title = (set) => set.replace("_steps", " (time steps)");
   const head = sax.el("tr", {}, sax.el("th", {}, "Metric"),
-    ...sets.map((set) => sax.el("th", { class: "number" }, set)));
+    ...sets.map((set) => sax.el("th", { class: "number" }, title(set))));
   const rows = METRICS.filter(([key]) => sets.some((set) => key in metrics[set])).map(([key, title]) =>
     sax.el("tr", {}, sax.el("td", {}, title),
       ...sets.map((set) => sax.el("td", { class: "number" }, fixed(metrics[set][key])))));

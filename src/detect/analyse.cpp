@@ -223,11 +223,14 @@ Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
   const double window = short_file ? a.duration : static_cast<double>(g.window) / g.rate;
   const auto& p = scored.probabilities;
   for (size_t i = 0; i < p.size(); ++i) a.windows.push_back({i * hop, i * hop + window, p[i]});
-  a.threshold = options.smoothing.enter >= 0 ? options.smoothing.enter : scorer.threshold();
   // A frame model places segments by its steps (a fifth of a second), a window model by the
   // hop-long slots of its windows.
   const double step = scorer.step_seconds();
-  if (!scored.steps.empty() && step > 0 && !short_file)
+  const bool by_steps = !scored.steps.empty() && step > 0 && !short_file;
+  a.threshold = options.smoothing.enter >= 0 ? options.smoothing.enter
+                : by_steps                   ? scorer.step_threshold()
+                                             : scorer.threshold();
+  if (by_steps)
     a.segments = segments_from_probabilities(step_timeline(scored.steps, p.size(), hop, step), step,
                                              step, a.duration, options.smoothing, a.threshold);
   else

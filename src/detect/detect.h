@@ -55,10 +55,14 @@ namespace sax::detect {
 struct Smoothing {
   int median_windows = 3;    // odd window count of the median filter; 1 switches it off
   double enter = -1;         // hysteresis upper threshold; < 0: the scorer's threshold()
+                             // (its step_threshold() when segments come from steps)
   double exit = -1;          // hysteresis lower threshold; < 0: default_exit(enter)
   double merge_gap = 1.0;    // seconds; gaps shorter than this between segments are closed
   double min_segment = 1.0;  // seconds; shorter segments are dropped
-  double min_share = 0.0;    // verdict: sax share needed besides at least one segment
+  // Verdict: the sax share needed besides at least one segment. 3 % (5 s of a 3-minute song)
+  // keeps a stray second or two from calling a whole song sax: on 30 FluidR3 validation songs
+  // it took clip accuracy from 0.83 to 0.97 without losing a sax song (docs/detection.md).
+  double min_share = 0.03;
 };
 
 struct Options {

@@ -37,16 +37,18 @@ namespace {
 class CnnScorer : public Scorer {
  public:
   CnnScorer(std::string name, FeatureConfig features, const NetConfig& net, double threshold,
-            const WeightsFile& weights)
+            double step_threshold, const WeightsFile& weights)
       : name_(std::move(name)),
         features_(std::move(features)),
         threshold_(threshold),
+        step_threshold_(step_threshold),
         cnn_(cnn_layout(net, features_), weights) {}
 
   std::string name() const override { return name_; }
   int sample_rate() const override { return features_.sample_rate; }
   size_t window_samples() const override { return features_.window_samples(); }
   double threshold() const override { return threshold_; }
+  double step_threshold() const override { return step_threshold_; }
 
   double step_seconds() const override {
     return cnn_.steps_per_input() > 0
@@ -95,7 +97,7 @@ class CnnScorer : public Scorer {
 
   std::string name_;
   FeatureConfig features_;
-  double threshold_;
+  double threshold_, step_threshold_;
   CnnRuntime cnn_;
 };
 
@@ -111,10 +113,11 @@ void install_libtorch_loader(LibTorchLoader loader) { libtorch_loader() = loader
 
 std::unique_ptr<Scorer> cnn_scorer(const fs::path& model_dir, const nlohmann::json& description,
                                    const WeightsFile& weights) {
+  const auto threshold = description.at("threshold").get<double>();
   return std::make_unique<CnnScorer>(description.value("name", model_dir.filename().string()),
                                      description.at("features").get<FeatureConfig>(),
-                                     description.at("net").get<NetConfig>(),
-                                     description.at("threshold").get<double>(), weights);
+                                     description.at("net").get<NetConfig>(), threshold,
+                                     description.value("step_threshold", threshold), weights);
 }
 
 std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {

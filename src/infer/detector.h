@@ -44,6 +44,9 @@ class Scorer {
   // call fills `steps` with every window's probabilities per step of step_seconds(), window
   // after window (the first step starts with its window). Window models leave `steps` empty.
   virtual double step_seconds() const { return 0; }
+  // The probability at or above which a step is sax: chosen on validation steps when training
+  // knew where the saxophone sounds (model.json "step_threshold"), else threshold().
+  virtual double step_threshold() const { return threshold(); }
   virtual std::vector<float> score_sliding_steps(const float* audio, size_t count,
                                                  size_t hop_samples, std::vector<float>& steps) {
     steps.clear();
@@ -70,7 +73,8 @@ using LibTorchLoader = std::unique_ptr<Scorer> (*)(const std::filesystem::path& 
                                                    const nlohmann::json& description);
 void install_libtorch_loader(LibTorchLoader loader);
 
-// The CNN described by a model.json (features, net, threshold, name) with these weights.
+// The CNN described by a model.json (features, net, threshold, step_threshold when present,
+// name) with these weights.
 std::unique_ptr<Scorer> cnn_scorer(const std::filesystem::path& model_dir,
                                    const nlohmann::json& description, const WeightsFile& weights);
 

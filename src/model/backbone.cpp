@@ -91,8 +91,8 @@ class BackboneKind : public ModelKind {
     return net.ptr();
   }
   torch::Tensor prepare(const torch::Tensor& raw) const override { return raw; }
-  std::pair<torch::Tensor, torch::Tensor> augment(torch::Tensor raw, torch::Tensor targets,
-                                                  std::mt19937_64& rng) const override {
+  std::pair<torch::Tensor, Targets> augment(torch::Tensor raw, Targets targets,
+                                            std::mt19937_64& rng) const override {
     if (!config_.augment.enabled) return {raw, targets};
     return mixup(raw, targets, config_.augment.mixup_alpha, rng);
   }

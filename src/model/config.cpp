@@ -33,6 +33,7 @@ void validate(const TrainConfig& c) {
             c.validation_fraction + c.test_fraction < 0.9,
         w, "validation_fraction and test_fraction must be positive and leave data to train on");
   check(c.threads >= 0, w, fmt::format("threads must be 0 or more, got {}", c.threads));
+  check(c.step_weight >= 0, w, fmt::format("step_weight must be 0 or more, got {}", c.step_weight));
   check(c.train_limit >= 0, w,
         fmt::format("train_limit must be 0 (all) or more, got {}", c.train_limit));
   check(c.init.empty() || !c.backbone.enabled(), w,
@@ -49,6 +50,8 @@ void to_json(nlohmann::json& j, const AugmentConfig& c) {
        {"freq_mask_max", c.freq_mask_max},
        {"gain_db", c.gain_db},
        {"tilt_db", c.tilt_db},
+       {"eq_db", c.eq_db},
+       {"mel_shift", c.mel_shift},
        {"max_shift", c.max_shift},
        {"mixup_alpha", c.mixup_alpha}};
 }
@@ -58,7 +61,7 @@ void from_json(const nlohmann::json& j, AugmentConfig& c) {
   jf::require_object(j, w);
   jf::reject_unknown(j,
                      {"enabled", "time_masks", "time_mask_max", "freq_masks", "freq_mask_max",
-                      "gain_db", "tilt_db", "max_shift", "mixup_alpha"},
+                      "gain_db", "tilt_db", "eq_db", "mel_shift", "max_shift", "mixup_alpha"},
                      w);
   jf::read(j, "enabled", c.enabled, w);
   jf::read(j, "time_masks", c.time_masks, w);
@@ -67,11 +70,14 @@ void from_json(const nlohmann::json& j, AugmentConfig& c) {
   jf::read(j, "freq_mask_max", c.freq_mask_max, w);
   jf::read(j, "gain_db", c.gain_db, w);
   jf::read(j, "tilt_db", c.tilt_db, w);
+  jf::read(j, "eq_db", c.eq_db, w);
+  jf::read(j, "mel_shift", c.mel_shift, w);
   jf::read(j, "max_shift", c.max_shift, w);
   jf::read(j, "mixup_alpha", c.mixup_alpha, w);
   check(c.time_masks >= 0 && c.freq_masks >= 0 && c.time_mask_max >= 0 && c.freq_mask_max >= 0 &&
-            c.max_shift >= 0 && c.gain_db >= 0 && c.tilt_db >= 0 && c.mixup_alpha >= 0,
-        w, "mask counts, widths, shift, gain, tilt and mixup_alpha must be 0 or more");
+            c.max_shift >= 0 && c.gain_db >= 0 && c.tilt_db >= 0 && c.eq_db >= 0 &&
+            c.mel_shift >= 0 && c.mixup_alpha >= 0,
+        w, "mask counts, widths, shifts, gain, tilt, eq and mixup_alpha must be 0 or more");
 }
 
 void to_json(nlohmann::json& j, const DesertConfig& c) {
@@ -118,6 +124,7 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
        {"schedule", c.schedule},
        {"patience", c.patience},
        {"clip_norm", c.clip_norm},
+       {"step_weight", c.step_weight},
        {"seed", c.seed},
        {"train_limit", c.train_limit},
        {"init", c.init},
@@ -130,12 +137,28 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 void from_json(const nlohmann::json& j, TrainConfig& c) {
   const std::string w = "train config";
   jf::require_object(j, w);
-  jf::reject_unknown(
-      j,
-      {"features", "net", "backbone", "augment", "desert", "epochs", "batch_size", "lr",
-       "weight_decay", "schedule", "patience", "clip_norm", "seed", "train_limit", "init",
-       "validation_fraction", "test_fraction", "split_seed", "threads"},
-      w);
+  jf::reject_unknown(j,
+                     {"features",
+                      "net",
+                      "backbone",
+                      "augment",
+                      "desert",
+                      "epochs",
+                      "batch_size",
+                      "lr",
+                      "weight_decay",
+                      "schedule",
+                      "patience",
+                      "clip_norm",
+                      "step_weight",
+                      "seed",
+                      "train_limit",
+                      "init",
+                      "validation_fraction",
+                      "test_fraction",
+                      "split_seed",
+                      "threads"},
+                     w);
   jf::read(j, "features", c.features, w);
   jf::read(j, "net", c.net, w);
   jf::read(j, "backbone", c.backbone, w);
@@ -148,6 +171,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   jf::read(j, "schedule", c.schedule, w);
   jf::read(j, "patience", c.patience, w);
   jf::read(j, "clip_norm", c.clip_norm, w);
+  jf::read(j, "step_weight", c.step_weight, w);
   jf::read(j, "seed", c.seed, w);
   jf::read(j, "train_limit", c.train_limit, w);
   jf::read(j, "init", c.init, w);
@@ -211,6 +235,8 @@ void to_json(nlohmann::json& j, const TrainResult& r) {
   j = {{"model_dir", r.model_dir.string()},
        {"validation", r.validation},
        {"test", r.test},
+       {"validation_steps", r.validation_steps},
+       {"test_steps", r.test_steps},
        {"history", history},
        {"best_epoch", r.best_epoch},
        {"desert_restarts", r.desert_restarts},
@@ -218,7 +244,8 @@ void to_json(nlohmann::json& j, const TrainResult& r) {
        {"samples",
         {{"train", r.train_samples},
          {"validation", r.validation_samples},
-         {"test", r.test_samples}}},
+         {"test", r.test_samples},
+         {"timed", r.timed_samples}}},
        {"seconds", r.seconds},
        {"samples_per_second", r.samples_per_second}};
 }

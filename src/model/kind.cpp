@@ -41,6 +41,36 @@ void start_from(Cnn& net, const std::string& model_dir, const TrainConfig& confi
   load_model_weights(net, std::filesystem::path(model_dir));
 }
 
+// A smooth random EQ per item [b, rows, 1]: gains drawn in +/- `most` at 4 bands spread evenly,
+// linear between them. Another soundfont's instrument differs from ours in its formants, which
+// a single tilt cannot imitate.
+torch::Tensor random_eq(int64_t b, int64_t rows, double most, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  constexpr int64_t kAnchors = 4;
+  auto anchors = torch::empty({b, 1, kAnchors});
+  auto* gains = anchors.data_ptr<float>();
+  for (int64_t i = 0; i < b * kAnchors; ++i) gains[i] = static_cast<float>(unit(rng) * most);
+  namespace F = torch::nn::functional;
+  const auto curve = F::interpolate(anchors, F::InterpolateFuncOptions()
+                                                 .size(std::vector<int64_t>{rows})
+                                                 .mode(torch::kLinear)
+                                                 .align_corners(true));
+  return curve.view({b, rows, 1});
+}
+
+// Moves each item's spectrum up or down by up to `most` mel bands (the edge band fills in): the
+// same phrase a little higher or lower, with its formants moved too.
+torch::Tensor shift_bands(const torch::Tensor& x, int most, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> shift(-most, most);
+  const int64_t rows = x.size(1);
+  std::vector<torch::Tensor> shifted;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    const auto rows_from = (torch::arange(rows) - shift(rng)).clamp(0, rows - 1);
+    shifted.push_back(x[i].index_select(0, rows_from));
+  }
+  return torch::stack(shifted);
+}
+
 class CnnKind : public ModelKind {
  public:
   explicit CnnKind(TrainConfig config) : config_(std::move(config)) {}
@@ -58,8 +88,8 @@ class CnnKind : public ModelKind {
   torch::Tensor prepare(const torch::Tensor& raw) const override {
     return mel::normalise(raw, config_.features).unsqueeze(1);
   }
-  std::pair<torch::Tensor, torch::Tensor> augment(torch::Tensor raw, torch::Tensor targets,
-                                                  std::mt19937_64& rng) const override;
+  std::pair<torch::Tensor, Targets> augment(torch::Tensor raw, Targets targets,
+                                            std::mt19937_64& rng) const override;
   std::vector<ParameterGroup> parameter_groups(const Network& net) const override {
     return {{net->parameters(), 1.0}};
   }
@@ -68,10 +98,10 @@ class CnnKind : public ModelKind {
   TrainConfig config_;
 };
 
-// Gain, spectral tilt and time shift on the raw log-mel, then normalisation, SpecAugment masks
-// and mixup.
-std::pair<torch::Tensor, torch::Tensor> CnnKind::augment(torch::Tensor x, torch::Tensor y,
-                                                         std::mt19937_64& rng) const {
+// Gain, spectral tilt, EQ, band shift and time shift on the raw log-mel, then normalisation,
+// SpecAugment masks and mixup.
+std::pair<torch::Tensor, Targets> CnnKind::augment(torch::Tensor x, Targets y,
+                                                   std::mt19937_64& rng) const {
   const auto& a = config_.augment;
   if (!a.enabled) return {prepare(x), y};
   const int64_t b = x.size(0), rows = x.size(1), cols = x.size(2);
@@ -84,11 +114,18 @@ std::pair<torch::Tensor, torch::Tensor> CnnKind::augment(torch::Tensor x, torch:
     tilts[i] = unit(rng) * a.tilt_db * kLn10 / 10;
   }
   x = x + offsets + tilts * ramp;
+  if (a.eq_db > 0) x = x + random_eq(b, rows, a.eq_db * kLn10 / 10, rng);
+  if (a.mel_shift > 0) x = shift_bands(x, a.mel_shift, rng);
   if (a.max_shift > 0) {
     std::uniform_int_distribution<int> shift(-a.max_shift, a.max_shift);
-    std::vector<torch::Tensor> rolled;
-    for (int64_t i = 0; i < b; ++i) rolled.push_back(torch::roll(x[i], {shift(rng)}, {1}));
+    std::vector<torch::Tensor> rolled, rolled_frames;
+    for (int64_t i = 0; i < b; ++i) {
+      const int64_t by = shift(rng);
+      rolled.push_back(torch::roll(x[i], {by}, {1}));
+      if (y.has_frames()) rolled_frames.push_back(torch::roll(y.frames[i], {by}, {0}));
+    }
     x = torch::stack(rolled);
+    if (y.has_frames()) y.frames = torch::stack(rolled_frames);
   }
   x = mel::normalise(x, config_.features).clone();
   // SpecAugment: zero (the normalised mean) random spans of time and of mel bands.
@@ -110,16 +147,21 @@ std::pair<torch::Tensor, torch::Tensor> CnnKind::augment(torch::Tensor x, torch:
 
 }  // namespace
 
-std::pair<torch::Tensor, torch::Tensor> mixup(torch::Tensor x, torch::Tensor y, double alpha,
-                                              std::mt19937_64& rng) {
+std::pair<torch::Tensor, Targets> mixup(torch::Tensor x, Targets y, double alpha,
+                                        std::mt19937_64& rng) {
   if (alpha <= 0) return {x, y};
   const double lambda = beta_sample(rng, alpha);
   std::vector<int64_t> order(static_cast<size_t>(x.size(0)));
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), rng);
   const auto perm = torch::tensor(order);
-  return {lambda * x + (1 - lambda) * x.index_select(0, perm),
-          lambda * y + (1 - lambda) * y.index_select(0, perm)};
+  auto mix = [&](const torch::Tensor& t) {
+    return lambda * t + (1 - lambda) * t.index_select(0, perm);
+  };
+  Targets mixed{mix(y.windows), {}, {}};
+  if (y.has_frames())
+    mixed.frames = mix(y.frames), mixed.known = y.known * y.known.index_select(0, perm);
+  return {mix(x), mixed};
 }
 
 std::unique_ptr<ModelKind> model_kind(const TrainConfig& config) {

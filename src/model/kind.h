@@ -18,6 +18,14 @@
 
 namespace sax {
 
+// What a batch is trained towards: window labels [B] and, where the sax times of the source are
+// known (Store::sax_times), every spectrogram column's sax share [B, cols], with `known` [B]
+// 1 for those items and 0 for the rest. `frames` and `known` are undefined when no item has them.
+struct Targets {
+  torch::Tensor windows, frames, known;
+  bool has_frames() const { return frames.defined(); }
+};
+
 struct ParameterGroup {
   std::vector<torch::Tensor> parameters;
   double lr_scale = 1;  // of TrainConfig::lr
@@ -33,9 +41,10 @@ class ModelKind {
   virtual Network create() const = 0;
   // Cached raw features [B, ...] -> the network's input, for evaluation.
   virtual torch::Tensor prepare(const torch::Tensor& raw) const = 0;
-  // The same for training, with augmentation; returns the input and (possibly mixed) targets.
-  virtual std::pair<torch::Tensor, torch::Tensor> augment(torch::Tensor raw, torch::Tensor targets,
-                                                          std::mt19937_64& rng) const = 0;
+  // The same for training, with augmentation; returns the input and its targets (mixed and
+  // shifted in time with it).
+  virtual std::pair<torch::Tensor, Targets> augment(torch::Tensor raw, Targets targets,
+                                                    std::mt19937_64& rng) const = 0;
   virtual std::vector<ParameterGroup> parameter_groups(const Network& net) const = 0;
 };
 
@@ -43,7 +52,8 @@ class ModelKind {
 std::unique_ptr<ModelKind> model_kind(const TrainConfig& config);
 
 // Mixup of a batch with a shuffled copy of itself (Beta(alpha, alpha) weight); shared by kinds.
-std::pair<torch::Tensor, torch::Tensor> mixup(torch::Tensor x, torch::Tensor y, double alpha,
-                                              std::mt19937_64& rng);
+// Column targets stay known where both mixed items have them.
+std::pair<torch::Tensor, Targets> mixup(torch::Tensor x, Targets y, double alpha,
+                                        std::mt19937_64& rng);
 
 }  // namespace sax

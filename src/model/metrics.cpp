@@ -98,7 +98,8 @@ Metrics compute_metrics(const std::vector<float>& probabilities, const std::vect
   return m;
 }
 
-double choose_threshold(const std::vector<float>& probabilities, const std::vector<int>& labels) {
+double choose_threshold(const std::vector<float>& probabilities, const std::vector<int>& labels,
+                        ThresholdGoal goal) {
   check_sizes(probabilities, labels);
   const auto order = by_descending(probabilities);
   const double positives = std::count(labels.begin(), labels.end(), 1);
@@ -114,7 +115,9 @@ double choose_threshold(const std::vector<float>& probabilities, const std::vect
     if (!last_of_tie) continue;
     const double next = i + 1 < order.size() ? probabilities[order[i + 1]] : 0.0;
     const double threshold = (probabilities[order[i]] + next) / 2.0;
-    const double score = (tp / positives + (negatives - fp) / negatives) / 2.0;
+    const double score = goal == ThresholdGoal::f1
+                             ? 2 * tp / (tp + fp + positives)
+                             : (tp / positives + (negatives - fp) / negatives) / 2.0;
     const bool better =
         score > best_score + 1e-12 || (std::abs(score - best_score) <= 1e-12 &&
                                        std::abs(threshold - 0.5) < std::abs(best_threshold - 0.5));

@@ -93,10 +93,20 @@ torch::Tensor CnnImpl::embed(const torch::Tensor& input) {
   return frame_head_ ? features.mean(2).mean(2) : features.flatten(1);
 }
 
+CnnImpl::Scores CnnImpl::forward_steps(const torch::Tensor& input) {
+  if (!frame_head_) return {forward(input), {}};
+  auto logits = step_logits(input);
+  return {pool_steps(torch::sigmoid(logits)), logits};
+}
+
 torch::Tensor CnnImpl::step_probabilities(const torch::Tensor& input) {
   if (!frame_head_) throw Error("this CNN has a window head: it scores whole windows only");
+  return torch::sigmoid(step_logits(input));
+}
+
+torch::Tensor CnnImpl::step_logits(const torch::Tensor& input) {
   const auto steps = features_->forward(input).mean(2).transpose(1, 2);  // [B, steps, channels]
-  return torch::sigmoid(head_->forward(steps).squeeze(2));
+  return head_->forward(steps).squeeze(2);
 }
 
 void kaiming_init(torch::nn::Module& module) {

@@ -18,6 +18,12 @@ namespace sax {
 class NetworkImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+  // The window logits and, for a network that scores time steps, each step's logit [B, steps]
+  // (undefined otherwise): training teaches the steps where the sax times are known.
+  struct Scores {
+    torch::Tensor logits, step_logits;
+  };
+  virtual Scores forward_steps(const torch::Tensor& input) { return {forward(input), {}}; }
 };
 using Network = std::shared_ptr<NetworkImpl>;
 
@@ -29,6 +35,7 @@ class CnnImpl : public NetworkImpl {
  public:
   CnnImpl(const NetConfig& config, int rows, int cols);
   torch::Tensor forward(const torch::Tensor& input) override;
+  Scores forward_steps(const torch::Tensor& input) override;
   // Frame head only: probability per time step [B, steps], each step kFrameStep input columns.
   torch::Tensor step_probabilities(const torch::Tensor& input);
   // The window logits [B] of step probabilities [B, steps] (linear softmax).
@@ -40,6 +47,8 @@ class CnnImpl : public NetworkImpl {
   torch::Tensor embed(const torch::Tensor& input);
 
  private:
+  torch::Tensor step_logits(const torch::Tensor& input);
+
   torch::nn::Sequential features_{nullptr};
   torch::nn::Sequential head_{nullptr};
   int64_t fc_inputs_ = 0;

@@ -87,7 +87,7 @@ PretrainResult pretrain_core(const FeatureSource& data, size_t count, const Trai
       const size_t n = std::min<size_t>(batch_size, count - first);
       const std::vector<size_t> batch(order.begin() + first, order.begin() + first + n);
       const auto raw = data.get(batch);
-      const auto y = dummy.narrow(0, 0, static_cast<int64_t>(n));
+      const Targets y{dummy.narrow(0, 0, static_cast<int64_t>(n)), {}, {}};
       const auto one = kind->augment(raw, y, rng).first, two = kind->augment(raw, y, rng).first;
       adam.zero_grad();
       const auto loss =

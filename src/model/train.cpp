@@ -44,10 +44,31 @@ class CacheSource : public FeatureSource {
 struct LabelledData {
   std::vector<LabeledSample> samples;
   std::vector<int> labels;  // 1 sax, 0 not_sax
+  FrameTargets frames;      // where the source's sax times are known (frame head only)
   std::vector<const Sample*> pointers;
 };
 
-LabelledData labelled_data(Store& store, FeatureCache& cache, bool quiet) {
+// The sax share of every spectrogram column of the samples whose source has known sax times;
+// empty for the rest, and for models without time steps. Column j is centred on j frame hops.
+FrameTargets frame_targets(Store& store, const std::vector<LabeledSample>& samples,
+                           const TrainConfig& config) {
+  if (config.backbone.enabled() || config.net.head != "frames" || config.step_weight <= 0)
+    return {};
+  const auto times = store.sax_times();
+  if (times.empty()) return {};
+  const FeatureConfig& f = config.features;
+  const double frame = static_cast<double>(f.hop()) / f.sample_rate;
+  FrameTargets frames(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i].sample;
+    if (auto known = times.find(s.source_id); known != times.end())
+      frames[i] = coverage(known->second, s.start - frame / 2, frame * f.frames, f.frames);
+  }
+  return frames;
+}
+
+LabelledData labelled_data(Store& store, FeatureCache& cache, const TrainConfig& config,
+                           bool quiet) {
   LabelledData d;
   d.samples = store.labeled_samples();
   if (d.samples.size() < kMinimumLabelled)
@@ -66,6 +87,7 @@ LabelledData labelled_data(Store& store, FeatureCache& cache, bool quiet) {
                             d.samples.size(), sax ? "sax" : "not_sax"));
   cache.ensure(plain, quiet);
   for (const auto& s : d.samples) d.pointers.push_back(&s.sample);
+  d.frames = frame_targets(store, d.samples, config);
   return d;
 }
 
@@ -153,15 +175,18 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
   home.create();
   const auto kind = model_kind(config);
   FeatureCache cache(home, kind->extractor());
-  const auto data = labelled_data(store, cache, options.quiet);
+  const auto data = labelled_data(store, cache, config, options.quiet);
   const auto split = grouped_split(data.samples, config.validation_fraction, config.test_fraction,
                                    config.split_seed);
   const std::string name = options.name.empty() ? default_model_name(kind->name()) : options.name;
   const auto dir = new_model_folder(home, name, options.resume);
   spdlog::info("training on {} samples, validating on {}, testing on {} (grouped by source)",
                split.train.size(), split.validation.size(), split.test.size());
-  auto trained =
-      train_core(CacheSource(cache, data.pointers), data.labels, split, config, dir, options);
+  if (const auto timed = std::count_if(data.frames.begin(), data.frames.end(),
+                                       [](const auto& f) { return !f.empty(); }))
+    spdlog::info("{} of them have known sax times: their time steps are trained too", timed);
+  auto trained = train_core(CacheSource(cache, data.pointers), data.labels, data.frames, split,
+                            config, dir, options);
   if (options.make_current && !trained.result.stopped) make_current(home, name);
   if (options.predict_store && !trained.result.stopped)
     predict_store(store, cache, trained.net, *kind, name, options.quiet);
@@ -188,7 +213,7 @@ CvResult cross_validate(Store& store, const Home& home, const TrainConfig& confi
                         bool quiet, const std::atomic<bool>* stop) {
   home.create();
   FeatureCache cache(home, model_kind(config)->extractor());
-  const auto data = labelled_data(store, cache, quiet);
+  const auto data = labelled_data(store, cache, config, quiet);
   // The fixed test set stays out: folds are drawn from the rest only.
   const auto fixed = grouped_split(data.samples, config.validation_fraction, config.test_fraction,
                                    config.split_seed);
@@ -212,7 +237,7 @@ CvResult cross_validate(Store& store, const Home& home, const TrainConfig& confi
     TrainOptions options;
     options.quiet = quiet;
     options.stop = stop;
-    const auto trained = train_core(source, data.labels, split, config, {}, options);
+    const auto trained = train_core(source, data.labels, data.frames, split, config, {}, options);
     if (trained.result.stopped) throw Error("cross-validation interrupted");
     cv.folds.push_back(trained.result.test);
     cv.desert_restarts += trained.result.desert_restarts;

@@ -31,6 +31,8 @@ struct AugmentConfig {
   int freq_masks = 2, freq_mask_max = 12;  // (mel bands)
   double gain_db = 6;                      // random gain +/- (log domain, before normalisation)
   double tilt_db = 6;        // random spectral tilt +/- across the bands (timbre robustness)
+  double eq_db = 0;          // random smooth EQ +/-: gains at 4 bands, linear between (timbre)
+  int mel_shift = 0;         // random shift of the spectrum by up to this many mel bands
   int max_shift = 12;        // random circular time shift, frames
   double mixup_alpha = 0.2;  // 0: no mixup
 };
@@ -65,6 +67,9 @@ struct TrainConfig {
   std::string schedule = "cosine";  // "cosine", "step" (x0.5 every 8 epochs) or "constant"
   int patience = 6;                 // early stopping: epochs without a better validation loss
   double clip_norm = 5.0;           // gradient norm clipping (0: off)
+  // Frame head: weight of the loss on each time step, for samples whose source has known sax
+  // times (a synthetic library's truth, Store::sax_times), beside the window loss. 0: windows only.
+  double step_weight = 1.0;
   uint64_t seed = 1;
   // Learning curves: train on at most this many of the training samples (0: all), drawn at
   // random (split_seed); validation and test sets stay the same.
@@ -105,8 +110,11 @@ void to_json(nlohmann::json& j, const Metrics& m);
 // labels: 1 sax, 0 not; probabilities in [0, 1].
 Metrics compute_metrics(const std::vector<float>& probabilities, const std::vector<int>& labels,
                         double threshold);
-// The threshold maximising balanced accuracy (ties: nearest 0.5).
-double choose_threshold(const std::vector<float>& probabilities, const std::vector<int>& labels);
+// The threshold maximising balanced accuracy (a window's verdict) or F1 (time steps, whose
+// rarer sax steps should not buy recall with many false alarms); ties: nearest 0.5.
+enum class ThresholdGoal { balanced_accuracy, f1 };
+double choose_threshold(const std::vector<float>& probabilities, const std::vector<int>& labels,
+                        ThresholdGoal goal = ThresholdGoal::balanced_accuracy);
 // ROC curve points (false positive rate, true positive rate), from (0,0) to (1,1).
 std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& probabilities,
                                                  const std::vector<int>& labels);
@@ -145,6 +153,8 @@ class DesertDetector {
 
 // ---- training ---------------------------------------------------------------------------
 
+// train_loss adds the step loss (times step_weight) where sax times are known; the validation
+// loss is the window loss alone, so the desert still sits at ln 2.
 struct EpochRecord {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0, validation_loss = 0, validation_accuracy = 0;
@@ -166,6 +176,10 @@ struct TrainOptions {
 struct TrainResult {
   std::filesystem::path model_dir;
   Metrics validation, test;
+  // Per time step (frame head), over the validation and test samples with known sax times; the
+  // step threshold is chosen on validation steps. All zero when no sample has them.
+  Metrics validation_steps, test_steps;
+  size_t timed_samples = 0;  // samples with known sax times, over all three sets
   std::vector<EpochRecord> history;
   int best_epoch = 0;
   int desert_restarts = 0;  // runs abandoned in the desert
@@ -180,12 +194,17 @@ void to_json(nlohmann::json& j, const TrainResult& r);
 TrainResult train_model(Store& store, const Home& home, const TrainConfig& config,
                         const TrainOptions& options = {});
 
+// Per sample, the sax share of each spectrogram column (empty when the sax times are unknown).
+using FrameTargets = std::vector<std::vector<float>>;
+
 // In-memory data for training without a store (tests, benchmarks): spectrograms already
-// computed (not normalised) with `config.features`, labels 0/1, group = source.
+// computed (not normalised) with `config.features`, labels 0/1, group = source, and optionally
+// frame targets (empty, or one entry per input).
 struct ArrayDataset {
   std::vector<Spectrogram> inputs;
   std::vector<int> labels;
   std::vector<int64_t> groups;
+  FrameTargets frames;
 };
 // Trains on train/validation indices and evaluates on test; saves to `model_dir` when not empty.
 TrainResult train_arrays(const ArrayDataset& data, const Split& split, const TrainConfig& config,

@@ -56,12 +56,22 @@ void write_text(const fs::path& path, const std::string& text) {
 struct ClassWeights {
   double sax = 1, not_sax = 1;
 };
+ClassWeights weights_for(double sax, double n) {
+  if (sax <= 0 || sax >= n) return {};
+  return {n / (2 * sax), n / (2 * (n - sax))};
+}
 ClassWeights balance(const std::vector<int>& labels, const std::vector<size_t>& indices) {
   double sax = 0;
   for (size_t i : indices) sax += labels[i];
-  const double n = static_cast<double>(indices.size());
-  if (sax == 0 || sax == n) return {};
-  return {n / (2 * sax), n / (2 * (n - sax))};
+  return weights_for(sax, static_cast<double>(indices.size()));
+}
+// The same for time steps: over every column with a known target.
+ClassWeights balance(const FrameTargets& frames, const std::vector<size_t>& indices) {
+  double sax = 0, n = 0;
+  for (size_t i : indices)
+    if (i < frames.size())
+      for (float share : frames[i]) sax += share, n += 1;
+  return weights_for(sax, n);
 }
 
 torch::Tensor weighted_loss(const torch::Tensor& logits, const torch::Tensor& targets,
@@ -72,11 +82,51 @@ torch::Tensor weighted_loss(const torch::Tensor& logits, const torch::Tensor& ta
       torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().weight(weights));
 }
 
-torch::Tensor label_tensor(const std::vector<int>& labels, const std::vector<size_t>& indices) {
-  auto t = torch::empty({static_cast<int64_t>(indices.size())});
-  for (size_t i = 0; i < indices.size(); ++i)
-    t[static_cast<int64_t>(i)] = static_cast<float>(labels[indices[i]]);
+bool has_frames(const FrameTargets& frames, size_t i) {
+  return i < frames.size() && !frames[i].empty();
+}
+
+// A batch's targets: its window labels (none when `labels` is empty) and, when any of its samples
+// has them, column targets.
+Targets batch_targets(const std::vector<int>& labels, const FrameTargets& frames,
+                      const std::vector<size_t>& batch) {
+  const auto n = static_cast<int64_t>(batch.size());
+  Targets t{torch::empty({n}), {}, {}};
+  int64_t cols = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!labels.empty()) t.windows[static_cast<int64_t>(i)] = static_cast<float>(labels[batch[i]]);
+    if (has_frames(frames, batch[i])) cols = static_cast<int64_t>(frames[batch[i]].size());
+  }
+  if (cols == 0) return t;
+  t.frames = torch::zeros({n, cols});
+  t.known = torch::zeros({n});
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!has_frames(frames, batch[i])) continue;
+    const auto& row = frames[batch[i]];
+    if (static_cast<int64_t>(row.size()) != cols)
+      throw Error(fmt::format("frame targets of sample {} have {} columns, others {}", batch[i],
+                              row.size(), cols));
+    std::copy(row.begin(), row.end(), t.frames[static_cast<int64_t>(i)].data_ptr<float>());
+    t.known[static_cast<int64_t>(i)] = 1.0f;
+  }
   return t;
+}
+
+// Column targets [B, cols] -> step targets [B, steps]: the mean of each step's kFrameStep columns.
+torch::Tensor step_targets(const torch::Tensor& frames, int64_t steps) {
+  return frames.narrow(1, 0, steps * kFrameStep).reshape({-1, steps, kFrameStep}).mean(2);
+}
+
+// Class-weighted cross-entropy of the steps of the samples whose targets are known.
+torch::Tensor step_loss(const torch::Tensor& step_logits, const Targets& t, ClassWeights w) {
+  const int64_t steps = step_logits.size(1);
+  const auto target = step_targets(t.frames, steps);
+  const auto weights = (target * w.sax + (1 - target) * w.not_sax) * t.known.unsqueeze(1);
+  const auto sum = torch::nn::functional::binary_cross_entropy_with_logits(
+      step_logits, target,
+      torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().weight(weights).reduction(
+          torch::kSum));
+  return sum / (t.known.sum() * static_cast<double>(steps)).clamp_min(1.0);
 }
 
 double learning_rate(const TrainConfig& c, int epoch /*0-based*/) {
@@ -131,6 +181,36 @@ Evaluation evaluate(const Network& net, const ModelKind& kind, const FeatureSour
 std::vector<int> labels_of(const std::vector<int>& labels, const std::vector<size_t>& indices) {
   std::vector<int> out;
   for (size_t i : indices) out.push_back(labels[i]);
+  return out;
+}
+
+// Step probabilities of the samples with known sax times, and the truth of each step (sax when
+// it sounds for at least half the step). Empty for a network without steps.
+struct StepScores {
+  std::vector<float> probabilities;
+  std::vector<int> labels;
+};
+StepScores score_steps(const Network& net, const ModelKind& kind, const FeatureSource& data,
+                       const FrameTargets& frames, const std::vector<size_t>& indices) {
+  std::vector<size_t> timed;
+  for (size_t i : indices)
+    if (has_frames(frames, i)) timed.push_back(i);
+  torch::NoGradGuard no_grad;
+  net->eval();
+  StepScores out;
+  for (size_t first = 0; first < timed.size(); first += kEvalBatch) {
+    const size_t n = std::min<size_t>(kEvalBatch, timed.size() - first);
+    const std::vector<size_t> batch(timed.begin() + first, timed.begin() + first + n);
+    const auto scores = net->forward_steps(kind.prepare(data.get(batch)));
+    if (!scores.step_logits.defined()) return {};
+    const auto p = torch::sigmoid(scores.step_logits).contiguous();
+    const auto truth =
+        step_targets(batch_targets({}, frames, batch).frames, p.size(1)).contiguous();
+    out.probabilities.insert(out.probabilities.end(), p.data_ptr<float>(),
+                             p.data_ptr<float>() + p.numel());
+    for (int64_t k = 0; k < truth.numel(); ++k)
+      out.labels.push_back(truth.data_ptr<float>()[k] >= 0.5f ? 1 : 0);
+  }
   return out;
 }
 
@@ -192,8 +272,9 @@ int load_checkpoint(const Checkpoint& cp, const Network& net, torch::optim::Adam
 
 // One training run from one seed: epochs with early stopping and desert detection.
 Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector<int>& labels,
-             const Split& split, const TrainConfig& config, uint64_t seed,
-             const Checkpoint& checkpoint, bool resume, const TrainOptions& options) {
+             const FrameTargets& frames, const Split& split, const TrainConfig& config,
+             uint64_t seed, const Checkpoint& checkpoint, bool resume,
+             const TrainOptions& options) {
   torch::manual_seed(seed);
   std::mt19937_64 rng(seed);
   const Network net = kind.create();
@@ -203,6 +284,7 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
   if (resume && fs::exists(checkpoint.json()))
     since_best = load_checkpoint(checkpoint, net, *optimiser.adam, run, seed);
   const ClassWeights weights = balance(labels, split.train);
+  const ClassWeights step_weights = balance(frames, split.train);
   DesertDetector desert(config.desert);
   for (const auto& e : run.history)
     desert.update(e.validation_loss, e.validation_balanced_accuracy);
@@ -224,10 +306,14 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
       const size_t n = std::min<size_t>(config.batch_size, order.size() - first);
       if (n < 2) continue;  // batch norm needs two samples
       const std::vector<size_t> batch(order.begin() + first, order.begin() + first + n);
-      auto [x, y] = kind.augment(data.get(batch), label_tensor(labels, batch), rng);
+      auto [x, targets] = kind.augment(data.get(batch), batch_targets(labels, frames, batch), rng);
+      const auto& y = targets.windows;
       optimiser.adam->zero_grad();
-      const auto logits = net->forward(x);
-      const auto loss = weighted_loss(logits, y, weights);
+      const auto scores = net->forward_steps(x);
+      const auto& logits = scores.logits;
+      auto loss = weighted_loss(logits, y, weights);
+      if (config.step_weight > 0 && targets.has_frames() && scores.step_logits.defined())
+        loss = loss + config.step_weight * step_loss(scores.step_logits, targets, step_weights);
       loss.backward();
       if (config.clip_norm > 0)
         torch::nn::utils::clip_grad_norm_(net->parameters(), config.clip_norm);
@@ -311,24 +397,44 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
                        const std::vector<std::pair<double, double>>& roc) {
   fs::create_directories(dir);
   save_weights(*net, dir / kWeightsFile);
-  const nlohmann::json j = {{"name", dir.filename().string()},
-                            {"kind", kind.name()},
-                            {"features", config.features},
-                            {"net", config.net},
-                            {"threshold", result.validation.threshold},
-                            {"metrics", {{"validation", result.validation}, {"test", result.test}}},
-                            {"history", result.history},
-                            {"best_epoch", result.best_epoch},
-                            {"desert_restarts", result.desert_restarts},
-                            {"stopped", result.stopped},
-                            {"samples",
-                             {{"train", result.train_samples},
-                              {"validation", result.validation_samples},
-                              {"test", result.test_samples}}},
-                            {"config", config}};
+  nlohmann::json j = {{"name", dir.filename().string()},
+                      {"kind", kind.name()},
+                      {"features", config.features},
+                      {"net", config.net},
+                      {"threshold", result.validation.threshold},
+                      {"metrics", {{"validation", result.validation}, {"test", result.test}}},
+                      {"history", result.history},
+                      {"best_epoch", result.best_epoch},
+                      {"desert_restarts", result.desert_restarts},
+                      {"stopped", result.stopped},
+                      {"samples",
+                       {{"train", result.train_samples},
+                        {"validation", result.validation_samples},
+                        {"test", result.test_samples}}},
+                      {"config", config}};
+  if (result.timed_samples > 0 && result.validation_steps.tp + result.validation_steps.fn > 0) {
+    j["step_threshold"] = result.validation_steps.threshold;
+    j["metrics"]["validation_steps"] = result.validation_steps;
+    j["metrics"]["test_steps"] = result.test_steps;
+  }
   write_text(dir / "model.json", j.dump(2));
   svg::write(dir / "training.svg", training_chart(result.history));
   svg::write(dir / "roc.svg", svg::roc_chart(roc, result.test.roc_auc));
+}
+
+// Step metrics of the validation and test samples with known sax times, at the step threshold
+// with the best F1 on validation steps (issue 6 measures detection by frame F1).
+void measure_steps(const Network& net, const ModelKind& kind, const FeatureSource& data,
+                   const FrameTargets& frames, const Split& split, TrainResult& r) {
+  for (const auto* part : {&split.train, &split.validation, &split.test})
+    for (size_t i : *part) r.timed_samples += has_frames(frames, i);
+  const auto validation = score_steps(net, kind, data, frames, split.validation);
+  if (validation.labels.empty()) return;
+  r.validation_steps = compute_metrics(
+      validation.probabilities, validation.labels,
+      choose_threshold(validation.probabilities, validation.labels, ThresholdGoal::f1));
+  const auto test = score_steps(net, kind, data, frames, split.test);
+  r.test_steps = compute_metrics(test.probabilities, test.labels, r.validation_steps.threshold);
 }
 
 // At most config.train_limit training samples, drawn at random (learning curves).
@@ -363,9 +469,9 @@ std::vector<float> predict(const Network& net, const ModelKind& kind, const Feat
   return out;
 }
 
-TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels, const Split& all,
-                        const TrainConfig& config, const fs::path& model_dir,
-                        const TrainOptions& options) {
+TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels,
+                        const FrameTargets& frames, const Split& all, const TrainConfig& config,
+                        const fs::path& model_dir, const TrainOptions& options) {
   const Split split = limit_training(all, config);
   torch::set_num_threads(config.threads > 0
                              ? config.threads
@@ -379,7 +485,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
     const uint64_t seed = config.seed + 1000003ULL * attempt;
     const bool resume = options.resume && attempt == 0;
     if (attempt > 0 && checkpoint.enabled()) fs::remove_all(checkpoint.dir);
-    run = run_once(*kind, data, labels, split, config, seed, checkpoint, resume, options);
+    run = run_once(*kind, data, labels, frames, split, config, seed, checkpoint, resume, options);
     if (run.end != RunEnd::desert) break;
     ++out.result.desert_restarts;
     if (attempt >= config.desert.max_restarts) {
@@ -417,6 +523,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const auto test_labels = labels_of(labels, split.test);
   const auto test_p = predict(out.net, *kind, data, split.test);
   r.test = compute_metrics(test_p, test_labels, threshold);
+  measure_steps(out.net, *kind, data, frames, split, r);
   r.seconds = seconds_since(started);
   if (!model_dir.empty()) {
     r.model_dir = model_dir;
@@ -429,8 +536,11 @@ TrainResult train_arrays(const ArrayDataset& data, const Split& split, const Tra
                          const fs::path& model_dir, const TrainOptions& options) {
   if (config.backbone.enabled())
     throw Error("train_arrays takes spectrograms: it trains the CNN, not a backbone");
-  return train_core(TensorSource(stack_spectrograms(data, config.features)), data.labels, split,
-                    config, model_dir, options)
+  if (!data.frames.empty() && data.frames.size() != data.inputs.size())
+    throw Error(
+        fmt::format("{} frame targets for {} inputs", data.frames.size(), data.inputs.size()));
+  return train_core(TensorSource(stack_spectrograms(data, config.features)), data.labels,
+                    data.frames, split, config, model_dir, options)
       .result;
 }
 

@@ -35,9 +35,10 @@ struct TrainedModel {
 };
 
 // Trains with desert restarts, keeps the best checkpoint, chooses the threshold on validation
-// data and measures the test set. Writes the model folder when model_dir is not empty.
+// data and measures the test set. `frames` (empty, or one entry per item, empty where unknown)
+// teaches the time steps too. Writes the model folder when model_dir is not empty.
 TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels,
-                        const Split& split, const TrainConfig& config,
+                        const FrameTargets& frames, const Split& split, const TrainConfig& config,
                         const std::filesystem::path& model_dir, const TrainOptions& options);
 
 // Contrastive pretraining (pretrain.cpp) on the first `count` items of `data`.

@@ -139,6 +139,16 @@ TEST(Analyse, MinShareDecidesTheVerdict) {
   EXPECT_EQ(strict.segments.size(), 1u);  // the segment is still reported
 }
 
+TEST(Analyse, ByDefaultAStrayMomentDoesNotMakeASongSax) {
+  const auto audio = song_with_sax(200, {{100, 102}});
+  ToneScorer scorer;
+  const Analysis a = analyse(audio, scorer, with_hop(1.0));
+  ASSERT_FALSE(a.segments.empty()) << "the moment is still reported";
+  EXPECT_GT(a.sax_share, 0.0);
+  EXPECT_LT(a.sax_share, detect::Smoothing{}.min_share);
+  EXPECT_FALSE(a.sax);
+}
+
 TEST(Analyse, ShortInputIsOnePaddedWindow) {
   const auto audio = song_with_sax(1.5, {{0, 1.5}});  // shorter than the 2 s window
   ToneScorer scorer;

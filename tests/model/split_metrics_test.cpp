@@ -134,6 +134,17 @@ TEST(Metrics, ThresholdChosenToSeparateTheClasses) {
   EXPECT_EQ(roc.back(), (std::pair<double, double>{1, 1}));
 }
 
+TEST(Metrics, F1GoalSpendsFewerFalseAlarmsOnARareClassThanBalancedAccuracy) {
+  // Three sax among twenty-three: the third sax (0.3) sits below three not-sax scores.
+  std::vector<float> p{0.9f, 0.6f, 0.55f, 0.5f, 0.45f, 0.3f};
+  std::vector<int> y{1, 1, 0, 0, 0, 1};
+  for (int i = 0; i < 17; ++i) p.push_back(0.2f - 0.01f * i), y.push_back(0);
+  const double balanced = choose_threshold(p, y), f1 = choose_threshold(p, y, ThresholdGoal::f1);
+  EXPECT_NEAR(balanced, 0.25, 1e-6);  // all three sax, three false alarms
+  EXPECT_NEAR(f1, 0.575, 1e-6);       // two sax, no false alarm: F1 0.8 against 0.67
+  EXPECT_NEAR(compute_metrics(p, y, f1).f1, 0.8, 1e-9);
+}
+
 TEST(Search, GridVisitsEveryPointOnce) {
   const nlohmann::json space = {
       {"lr", {1e-3, 3e-4, 1e-4}}, {"net.depth", {2, 3}}, {"augment.enabled", {true, false}}};

@@ -9,6 +9,12 @@ source scripts/pg-temp.sh
 pg_temp_start
 trap pg_temp_stop EXIT
 
-cmake --build build -j "$(nproc)" 2>&1 | grep -E 'error|warning' || true
+# A build error fails the run: otherwise CTest would quietly test the binaries of an earlier build.
+if ! cmake --build build -j "$(nproc)" > build/build.log 2>&1; then
+  grep -E -A3 'error' build/build.log || tail -30 build/build.log
+  echo "test.sh: the build failed (build/build.log)" >&2
+  exit 1
+fi
+grep -E 'warning' build/build.log || true
 cd build
 ctest --output-on-failure -j "$(nproc)" --timeout 900 "$@"

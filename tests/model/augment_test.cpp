@@ -28,6 +28,12 @@ TrainConfig plain_config() {
 
 Targets window_targets() { return {torch::ones({kItems}), {}, {}}; }
 
+// The augmented spectrograms [items, rows, cols] of x under config (window targets only).
+torch::Tensor augmented(const TrainConfig& config, const torch::Tensor& x, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return model_kind(config)->augment(x, window_targets(), rng).first.squeeze(1);
+}
+
 TEST(Augment, TimeShiftMovesTheFrameTargetsWithTheSpectrogram) {
   auto config = plain_config();
   config.augment.max_shift = 8;
@@ -68,9 +74,7 @@ TEST(Augment, EqAddsOneSmoothBoundedCurvePerItem) {
   auto config = plain_config();
   config.augment.eq_db = 6;
   const auto x = torch::rand({kItems, kRows, kCols});
-  std::mt19937_64 rng(3);
-  const auto out = model_kind(config)->augment(x, window_targets(), rng).first.squeeze(1);
-  const auto curve = out - x;  // [items, rows, cols]
+  const auto curve = augmented(config, x, 3) - x;  // [items, rows, cols]
   const double most = 6 * std::log(10.0) / 10;
   EXPECT_LE(curve.abs().max().item<double>(), most + 1e-5);
   EXPECT_GT(curve.abs().max().item<double>(), 0.1 * most);
@@ -87,8 +91,7 @@ TEST(Augment, BandShiftMovesEachItemBySomeBandsWithinTheLimit) {
   auto config = plain_config();
   config.augment.mel_shift = 2;
   const auto x = torch::rand({kItems, kRows, kCols});
-  std::mt19937_64 rng(4);
-  const auto out = model_kind(config)->augment(x, window_targets(), rng).first.squeeze(1);
+  const auto out = augmented(config, x, 4);
   for (int64_t i = 0; i < kItems; ++i) {
     bool matched = false;
     for (int s = -2; s <= 2 && !matched; ++s) {

@@ -74,6 +74,13 @@ struct SyntheticTask {
   Split split;
 };
 
+// ArrayDataset holds raw log-mel, like the disk cache.
+std::vector<Spectrogram> raw_log_mel(const std::vector<std::vector<float>>& audio,
+                                     FeatureConfig features) {
+  features.normalise = "none";
+  return log_mel_batch(audio, features);
+}
+
 // 24 "sources" of 6 clips each; every source holds both classes.
 SyntheticTask make_task(const FeatureConfig& features, bool random_labels = false) {
   SyntheticTask task;
@@ -90,9 +97,7 @@ SyntheticTask make_task(const FeatureConfig& features, bool random_labels = fals
       s.label = task.data.labels.back() ? Label::sax : Label::not_sax;
       listing.push_back(s);
     }
-  FeatureConfig raw = features;
-  raw.normalise = "none";  // ArrayDataset holds raw log-mel, like the disk cache
-  task.data.inputs = log_mel_batch(task.audio, raw);
+  task.data.inputs = raw_log_mel(task.audio, features);
   task.split = grouped_split(listing, 0.2, 0.25, 1);
   return task;
 }
@@ -209,9 +214,7 @@ SyntheticTask make_partial_task(const FeatureConfig& features) {
     }
     task.data.frames.push_back(coverage(sax, -frame / 2, frame * features.frames, features.frames));
   }
-  FeatureConfig raw = features;
-  raw.normalise = "none";
-  task.data.inputs = log_mel_batch(task.audio, raw);
+  task.data.inputs = raw_log_mel(task.audio, features);
   return task;
 }
 

@@ -121,6 +121,7 @@ class CliTrain : public ::testing::Test {
   fs::path library() const { return dir_ / "library"; }
   fs::path home() const { return dir_ / "home"; }
   fs::path config() const { return dir_ / "small.json"; }
+  fs::path config_path(const std::string& name) const { return dir_ / name; }
   std::string home_flag() const { return "--home " + home().string(); }
 
   // Runs `saxdetect --home H --quiet <args>`; returns the exit status, output in *out.
@@ -168,6 +169,38 @@ TEST_F(CliTrain, TrainWritesTheModelFolderAndMakesItCurrent) {
   // The same name again is refused rather than overwritten.
   EXPECT_NE(saxdetect("train --epochs 2 --out m1 --config " + config().string(), &out), 0);
   EXPECT_NE(out.find("--resume"), std::string::npos) << out;
+}
+
+TEST_F(CliTrain, SaxTimesFromATruthFileTeachTheStepsAndGiveAStepThreshold) {
+  // The songs' truth as `saxdetect synth` writes it: the sax samples' spans.
+  nlohmann::json songs = nlohmann::json::array();
+  for (int song = 0; song < kSongs; ++song) {
+    nlohmann::json sax = nlohmann::json::array();
+    for (int k = 0; k < kSamplesPerSong; ++k)
+      if (is_sax(song, k)) sax.push_back({k * kSampleSeconds, (k + 1) * kSampleSeconds});
+    songs.push_back({{"file", "song" + std::to_string(song) + ".wav"}, {"sax", sax}});
+  }
+  testing::write_bytes(library() / "truth.json", nlohmann::json{{"songs", songs}}.dump());
+  std::string out;
+  ASSERT_EQ(saxdetect("labels import --from-truth " + (library() / "truth.json").string(), &out), 0)
+      << out;
+  auto config = small_config_json();
+  config["net"]["head"] = "frames";
+  testing::write_bytes(config_path("frames.json"), config.dump());
+  ASSERT_EQ(
+      run_saxdetect(
+          home_flag() + " train --out steps --config " + config_path("frames.json").string(), &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("40 of them have known sax times"), std::string::npos) << out;
+  EXPECT_NE(out.find("time steps of the 40 samples with known sax times"), std::string::npos)
+      << out;
+  const auto j = read_json(home() / "models" / "steps" / "model.json");
+  ASSERT_TRUE(j.contains("step_threshold")) << j.dump(2);
+  EXPECT_EQ(j["step_threshold"], j.at("metrics").at("validation_steps").at("threshold"));
+  EXPECT_GT(j.at("metrics").at("test_steps").at("confusion").at("tp").get<int>() +
+                j.at("metrics").at("test_steps").at("confusion").at("fn").get<int>(),
+            0);
 }
 
 TEST_F(CliTrain, FeatureCacheIsFilledReusedAndKeyedByTheFeatureConfig) {

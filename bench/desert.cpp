@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
-#include "common/time_ranges.h"
 #include "model/train.h"
 #include "store/store.h"
 #include "synth/labels.h"
@@ -75,7 +74,6 @@ int main(int argc, char** argv) {
   synth.progress = false;
   const auto truth = sax::synth::synthesize(synth);
   const size_t window = config.features.window_samples();
-  const double frame = static_cast<double>(config.features.hop()) / config.features.sample_rate;
   std::vector<std::vector<float>> clips;
   sax::ArrayDataset data;
   std::vector<sax::LabeledSample> listing;
@@ -90,8 +88,7 @@ int main(int argc, char** argv) {
                          audio.begin() + static_cast<std::ptrdiff_t>(first + window));
       data.labels.push_back(label == sax::Label::sax ? 1 : 0);
       // Like the demo, which imports the truth: the time steps are taught too.
-      data.frames.push_back(sax::coverage(truth[song].sax, t - frame / 2,
-                                          frame * config.features.frames, config.features.frames));
+      data.frames.push_back(sax::column_targets(truth[song].sax, t, config.features));
       data.groups.push_back(static_cast<int64_t>(song));
       sax::LabeledSample s;
       s.sample.source_id = static_cast<int64_t>(song);

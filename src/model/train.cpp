@@ -49,20 +49,18 @@ struct LabelledData {
 };
 
 // The sax share of every spectrogram column of the samples whose source has known sax times;
-// empty for the rest, and for models without time steps. Column j is centred on j frame hops.
+// empty for the rest, and for models without time steps.
 FrameTargets frame_targets(Store& store, const std::vector<LabeledSample>& samples,
                            const TrainConfig& config) {
   if (config.backbone.enabled() || config.net.head != "frames" || config.step_weight <= 0)
     return {};
   const auto times = store.sax_times();
   if (times.empty()) return {};
-  const FeatureConfig& f = config.features;
-  const double frame = static_cast<double>(f.hop()) / f.sample_rate;
   FrameTargets frames(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
     const Sample& s = samples[i].sample;
     if (auto known = times.find(s.source_id); known != times.end())
-      frames[i] = coverage(known->second, s.start - frame / 2, frame * f.frames, f.frames);
+      frames[i] = column_targets(known->second, s.start, config.features);
   }
   return frames;
 }
@@ -169,6 +167,12 @@ void summarise(CvResult& cv) {
 }
 
 }  // namespace
+
+std::vector<float> column_targets(const std::vector<TimeRange>& sax, double start,
+                                  const FeatureConfig& features) {
+  const double frame = static_cast<double>(features.hop()) / features.sample_rate;
+  return coverage(sax, start - frame / 2, frame * features.frames, features.frames);
+}
 
 TrainResult train_model(Store& store, const Home& home, const TrainConfig& config,
                         const TrainOptions& options) {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/time_ranges.h"
 #include "infer/features.h"
 #include "infer/net_config.h"
 
@@ -196,6 +197,10 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
 
 // Per sample, the sax share of each spectrogram column (empty when the sax times are unknown).
 using FrameTargets = std::vector<std::vector<float>>;
+// The sax share of each column of the spectrogram of a window starting `start` seconds into a
+// song with these sax times; column j is centred on j frame hops.
+std::vector<float> column_targets(const std::vector<TimeRange>& sax, double start,
+                                  const FeatureConfig& features);
 
 // In-memory data for training without a store (tests, benchmarks): spectrograms already
 // computed (not normalised) with `config.features`, labels 0/1, group = source, and optionally

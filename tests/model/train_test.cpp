@@ -200,7 +200,6 @@ SyntheticTask make_partial_task(const FeatureConfig& features) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   const size_t n = features.window_samples();
   const double seconds = static_cast<double>(n) / features.sample_rate;
-  const double frame = static_cast<double>(features.hop()) / features.sample_rate;
   for (size_t i = 0; i < task.audio.size(); ++i) {
     std::vector<TimeRange> sax;
     if (task.data.labels[i]) {
@@ -212,7 +211,7 @@ SyntheticTask make_partial_task(const FeatureConfig& features) {
       std::copy(task.audio[i].begin() + from, task.audio[i].begin() + to, plain.begin() + from);
       task.audio[i] = plain;
     }
-    task.data.frames.push_back(coverage(sax, -frame / 2, frame * features.frames, features.frames));
+    task.data.frames.push_back(column_targets(sax, 0, features));
   }
   task.data.inputs = raw_log_mel(task.audio, features);
   return task;

@@ -59,7 +59,7 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
       result.test_samples, result.best_epoch, result.samples_per_second, result.desert_restarts);
   print_metrics("validation", result.validation);
   print_metrics("test", result.test);
-  if (result.validation_steps.tp + result.validation_steps.fn > 0) {
+  if (result.steps_measured()) {
     fmt::print("time steps of the {} samples with known sax times:\n", result.timed_samples);
     print_metrics("  valid.", result.validation_steps);
     print_metrics("  test", result.test_steps);

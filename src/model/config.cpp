@@ -232,11 +232,8 @@ void from_json(const nlohmann::json& j, EpochRecord& e) {
 
 void to_json(nlohmann::json& j, const TrainResult& r) {
   const nlohmann::json history = r.history;
-  j = {{"model_dir", r.model_dir.string()},
-       {"validation", r.validation},
-       {"test", r.test},
-       {"validation_steps", r.validation_steps},
-       {"test_steps", r.test_steps},
+  j = {{"threshold", r.validation.threshold},
+       {"metrics", {{"validation", r.validation}, {"test", r.test}}},
        {"history", history},
        {"best_epoch", r.best_epoch},
        {"desert_restarts", r.desert_restarts},
@@ -248,6 +245,11 @@ void to_json(nlohmann::json& j, const TrainResult& r) {
          {"timed", r.timed_samples}}},
        {"seconds", r.seconds},
        {"samples_per_second", r.samples_per_second}};
+  if (r.steps_measured()) {
+    j["step_threshold"] = r.validation_steps.threshold;
+    j["metrics"]["validation_steps"] = r.validation_steps;
+    j["metrics"]["test_steps"] = r.test_steps;
+  }
 }
 
 void to_json(nlohmann::json& j, const CvResult& r) {

@@ -187,7 +187,12 @@ struct TrainResult {
   bool stopped = false;     // interrupted; the best checkpoint so far was kept
   size_t train_samples = 0, validation_samples = 0, test_samples = 0;
   double seconds = 0, samples_per_second = 0;
+
+  // Validation steps with a saxophone were scored, so the step threshold means something.
+  bool steps_measured() const { return validation_steps.tp + validation_steps.fn > 0; }
 };
+// The result half of model.json: thresholds, "metrics" (validation, test and, when measured,
+// validation_steps and test_steps), history, samples, timing. save_model_folder adds the model.
 void to_json(nlohmann::json& j, const TrainResult& r);
 
 // Trains on the store's reconciled labels, evaluates on the fixed test set, saves the model

@@ -397,26 +397,12 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
                        const std::vector<std::pair<double, double>>& roc) {
   fs::create_directories(dir);
   save_weights(*net, dir / kWeightsFile);
-  nlohmann::json j = {{"name", dir.filename().string()},
-                      {"kind", kind.name()},
-                      {"features", config.features},
-                      {"net", config.net},
-                      {"threshold", result.validation.threshold},
-                      {"metrics", {{"validation", result.validation}, {"test", result.test}}},
-                      {"history", result.history},
-                      {"best_epoch", result.best_epoch},
-                      {"desert_restarts", result.desert_restarts},
-                      {"stopped", result.stopped},
-                      {"samples",
-                       {{"train", result.train_samples},
-                        {"validation", result.validation_samples},
-                        {"test", result.test_samples}}},
-                      {"config", config}};
-  if (result.timed_samples > 0 && result.validation_steps.tp + result.validation_steps.fn > 0) {
-    j["step_threshold"] = result.validation_steps.threshold;
-    j["metrics"]["validation_steps"] = result.validation_steps;
-    j["metrics"]["test_steps"] = result.test_steps;
-  }
+  nlohmann::json j = result;
+  j["name"] = dir.filename().string();
+  j["kind"] = kind.name();
+  j["features"] = config.features;
+  j["net"] = config.net;
+  j["config"] = config;
   write_text(dir / "model.json", j.dump(2));
   svg::write(dir / "training.svg", training_chart(result.history));
   svg::write(dir / "roc.svg", svg::roc_chart(roc, result.test.roc_auc));

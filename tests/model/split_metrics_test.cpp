@@ -216,12 +216,12 @@ TEST(Desert, QuietWhenARunThatLearnedDriftsBackToLn2) {
 }
 
 TEST(Net, FullyConnectedSizeFollowsTheInputShape) {
-  NetConfig net;  // 4 blocks, 16 -> 32 -> 64 -> 64 channels
+  NetConfig net;  // 5 blocks, 16 -> 32 -> 64 -> 64 -> 64 channels
   // The frame head scores each time step from the last block's channels.
   EXPECT_EQ(fc_input_size(net, 128, 108), 64);
   net.head = "window";  // each block halving both sides, flattened
-  EXPECT_EQ(fc_input_size(net, 128, 108), 64 * (128 / 16) * (108 / 2 / 2 / 2 / 2));
-  EXPECT_EQ(fc_input_size(net, 256, 216), 64 * 16 * 13);
+  EXPECT_EQ(fc_input_size(net, 128, 108), 64 * (128 / 32) * (108 / 2 / 2 / 2 / 2 / 2));
+  EXPECT_EQ(fc_input_size(net, 256, 216), 64 * 8 * 6);
   net.depth = 3;
   net.channels = 8;
   net.max_channels = 32;

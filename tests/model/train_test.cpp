@@ -127,6 +127,12 @@ TEST(Train, SmallModelLearnsASyntheticTaskSavesAndReloadsIdentically) {
   EXPECT_FALSE(result.history.empty());
   for (const char* file : {"model.safetensors", "model.json", "training.svg", "roc.svg"})
     EXPECT_TRUE(std::filesystem::exists(dir / "m" / file)) << file;
+  const auto description = read_model_description(dir / "m");
+  EXPECT_EQ(description.at("samples").at("test").get<size_t>(), result.test_samples);
+  EXPECT_EQ(description.at("metrics").at("test").at("confusion").at("tp").get<int64_t>(),
+            result.test.tp);
+  EXPECT_FALSE(description.contains("step_threshold"));  // no sax times: no step metrics
+  EXPECT_FALSE(description.at("metrics").contains("test_steps"));
 
   // The reloaded model, fed the test clips' audio, reproduces the test metrics exactly.
   auto scorer = load_detector(dir / "m");

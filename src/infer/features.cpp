@@ -203,34 +203,19 @@ std::string FeatureConfig::key() const {
   return sha256_bytes(text.data(), text.size()).substr(0, 16);
 }
 
-void to_json(nlohmann::json& j, const FeatureConfig& c) {
-  j = nlohmann::json{{"sample_rate", c.sample_rate},
-                     {"seconds", c.seconds},
-                     {"n_mels", c.n_mels},
-                     {"frames", c.frames},
-                     {"n_fft", c.n_fft},
-                     {"fmin", c.fmin},
-                     {"fmax", c.fmax},
-                     {"log_floor", c.log_floor},
-                     {"normalise", c.normalise}};
-}
+namespace jf = json_fields;
+const auto kFeatureFields = std::make_tuple(
+    jf::field("sample_rate", &FeatureConfig::sample_rate),
+    jf::field("seconds", &FeatureConfig::seconds), jf::field("n_mels", &FeatureConfig::n_mels),
+    jf::field("frames", &FeatureConfig::frames), jf::field("n_fft", &FeatureConfig::n_fft),
+    jf::field("fmin", &FeatureConfig::fmin), jf::field("fmax", &FeatureConfig::fmax),
+    jf::field("log_floor", &FeatureConfig::log_floor),
+    jf::field("normalise", &FeatureConfig::normalise));
+
+void to_json(nlohmann::json& j, const FeatureConfig& c) { jf::write(j, c, kFeatureFields); }
 
 void from_json(const nlohmann::json& j, FeatureConfig& c) {
-  const std::string where = "feature config";
-  json_fields::require_object(j, where);
-  json_fields::reject_unknown(j,
-                              {"sample_rate", "seconds", "n_mels", "frames", "n_fft", "fmin",
-                               "fmax", "log_floor", "normalise"},
-                              where);
-  json_fields::read(j, "sample_rate", c.sample_rate, where);
-  json_fields::read(j, "seconds", c.seconds, where);
-  json_fields::read(j, "n_mels", c.n_mels, where);
-  json_fields::read(j, "frames", c.frames, where);
-  json_fields::read(j, "n_fft", c.n_fft, where);
-  json_fields::read(j, "fmin", c.fmin, where);
-  json_fields::read(j, "fmax", c.fmax, where);
-  json_fields::read(j, "log_floor", c.log_floor, where);
-  json_fields::read(j, "normalise", c.normalise, where);
+  jf::read_object(j, c, kFeatureFields, "feature config");
   validate(c);
 }
 

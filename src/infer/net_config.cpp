@@ -48,28 +48,17 @@ void validate(const NetConfig& c) {
 
 }  // namespace
 
-void to_json(nlohmann::json& j, const NetConfig& c) {
-  j = {{"depth", c.depth},     {"channels", c.channels},     {"max_channels", c.max_channels},
-       {"kernels", c.kernels}, {"batch_norm", c.batch_norm}, {"dropout", c.dropout},
-       {"pool", c.pool},       {"hidden", c.hidden},         {"head", c.head}};
-}
+const auto kNetFields = std::make_tuple(
+    jf::field("depth", &NetConfig::depth), jf::field("channels", &NetConfig::channels),
+    jf::field("max_channels", &NetConfig::max_channels), jf::field("kernels", &NetConfig::kernels),
+    jf::field("batch_norm", &NetConfig::batch_norm), jf::field("dropout", &NetConfig::dropout),
+    jf::field("pool", &NetConfig::pool), jf::field("hidden", &NetConfig::hidden),
+    jf::field("head", &NetConfig::head));
+
+void to_json(nlohmann::json& j, const NetConfig& c) { jf::write(j, c, kNetFields); }
 
 void from_json(const nlohmann::json& j, NetConfig& c) {
-  const std::string w = "net config";
-  jf::require_object(j, w);
-  jf::reject_unknown(j,
-                     {"depth", "channels", "max_channels", "kernels", "batch_norm", "dropout",
-                      "pool", "hidden", "head"},
-                     w);
-  jf::read(j, "depth", c.depth, w);
-  jf::read(j, "channels", c.channels, w);
-  jf::read(j, "max_channels", c.max_channels, w);
-  jf::read(j, "kernels", c.kernels, w);
-  jf::read(j, "batch_norm", c.batch_norm, w);
-  jf::read(j, "dropout", c.dropout, w);
-  jf::read(j, "pool", c.pool, w);
-  jf::read(j, "hidden", c.hidden, w);
-  jf::read(j, "head", c.head, w);
+  jf::read_object(j, c, kNetFields, "net config");
   validate(c);
 }
 

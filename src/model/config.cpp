@@ -42,143 +42,73 @@ void validate(const TrainConfig& c) {
 
 }  // namespace
 
-void to_json(nlohmann::json& j, const AugmentConfig& c) {
-  j = {{"enabled", c.enabled},
-       {"time_masks", c.time_masks},
-       {"time_mask_max", c.time_mask_max},
-       {"freq_masks", c.freq_masks},
-       {"freq_mask_max", c.freq_mask_max},
-       {"gain_db", c.gain_db},
-       {"tilt_db", c.tilt_db},
-       {"eq_db", c.eq_db},
-       {"mel_shift", c.mel_shift},
-       {"max_shift", c.max_shift},
-       {"mixup_alpha", c.mixup_alpha}};
-}
+const auto kAugmentFields = std::make_tuple(
+    jf::field("enabled", &AugmentConfig::enabled),
+    jf::field("time_masks", &AugmentConfig::time_masks),
+    jf::field("time_mask_max", &AugmentConfig::time_mask_max),
+    jf::field("freq_masks", &AugmentConfig::freq_masks),
+    jf::field("freq_mask_max", &AugmentConfig::freq_mask_max),
+    jf::field("gain_db", &AugmentConfig::gain_db), jf::field("tilt_db", &AugmentConfig::tilt_db),
+    jf::field("eq_db", &AugmentConfig::eq_db), jf::field("mel_shift", &AugmentConfig::mel_shift),
+    jf::field("max_shift", &AugmentConfig::max_shift),
+    jf::field("mixup_alpha", &AugmentConfig::mixup_alpha));
+
+void to_json(nlohmann::json& j, const AugmentConfig& c) { jf::write(j, c, kAugmentFields); }
 
 void from_json(const nlohmann::json& j, AugmentConfig& c) {
   const std::string w = "augment config";
-  jf::require_object(j, w);
-  jf::reject_unknown(j,
-                     {"enabled", "time_masks", "time_mask_max", "freq_masks", "freq_mask_max",
-                      "gain_db", "tilt_db", "eq_db", "mel_shift", "max_shift", "mixup_alpha"},
-                     w);
-  jf::read(j, "enabled", c.enabled, w);
-  jf::read(j, "time_masks", c.time_masks, w);
-  jf::read(j, "time_mask_max", c.time_mask_max, w);
-  jf::read(j, "freq_masks", c.freq_masks, w);
-  jf::read(j, "freq_mask_max", c.freq_mask_max, w);
-  jf::read(j, "gain_db", c.gain_db, w);
-  jf::read(j, "tilt_db", c.tilt_db, w);
-  jf::read(j, "eq_db", c.eq_db, w);
-  jf::read(j, "mel_shift", c.mel_shift, w);
-  jf::read(j, "max_shift", c.max_shift, w);
-  jf::read(j, "mixup_alpha", c.mixup_alpha, w);
+  jf::read_object(j, c, kAugmentFields, w);
   check(c.time_masks >= 0 && c.freq_masks >= 0 && c.time_mask_max >= 0 && c.freq_mask_max >= 0 &&
             c.max_shift >= 0 && c.gain_db >= 0 && c.tilt_db >= 0 && c.eq_db >= 0 &&
             c.mel_shift >= 0 && c.mixup_alpha >= 0,
         w, "mask counts, widths, shifts, gain, tilt, eq and mixup_alpha must be 0 or more");
 }
 
-void to_json(nlohmann::json& j, const DesertConfig& c) {
-  j = {{"tolerance", c.tolerance}, {"epochs", c.epochs}, {"max_restarts", c.max_restarts}};
-}
+const auto kDesertFields = std::make_tuple(jf::field("tolerance", &DesertConfig::tolerance),
+                                           jf::field("epochs", &DesertConfig::epochs),
+                                           jf::field("max_restarts", &DesertConfig::max_restarts));
+
+void to_json(nlohmann::json& j, const DesertConfig& c) { jf::write(j, c, kDesertFields); }
 
 void from_json(const nlohmann::json& j, DesertConfig& c) {
   const std::string w = "desert config";
-  jf::require_object(j, w);
-  jf::reject_unknown(j, {"tolerance", "epochs", "max_restarts"}, w);
-  jf::read(j, "tolerance", c.tolerance, w);
-  jf::read(j, "epochs", c.epochs, w);
-  jf::read(j, "max_restarts", c.max_restarts, w);
+  jf::read_object(j, c, kDesertFields, w);
   check(c.tolerance > 0 && c.epochs >= 1 && c.max_restarts >= 0, w,
         "tolerance must be positive, epochs at least 1, max_restarts 0 or more");
 }
 
-void to_json(nlohmann::json& j, const BackboneConfig& c) {
-  j = {{"file", c.file}, {"freeze", c.freeze}, {"lr_scale", c.lr_scale}};
-}
+const auto kBackboneFields = std::make_tuple(jf::field("file", &BackboneConfig::file),
+                                             jf::field("freeze", &BackboneConfig::freeze),
+                                             jf::field("lr_scale", &BackboneConfig::lr_scale));
+
+void to_json(nlohmann::json& j, const BackboneConfig& c) { jf::write(j, c, kBackboneFields); }
 
 void from_json(const nlohmann::json& j, BackboneConfig& c) {
   const std::string w = "backbone config";
-  jf::require_object(j, w);
-  jf::reject_unknown(j, {"file", "freeze", "lr_scale"}, w);
-  jf::read(j, "file", c.file, w);
-  jf::read(j, "freeze", c.freeze, w);
-  jf::read(j, "lr_scale", c.lr_scale, w);
+  jf::read_object(j, c, kBackboneFields, w);
   check(c.freeze >= 0 && c.freeze <= 14, w,
         fmt::format("freeze must be 0..14 (YAMNet's layers), got {}", c.freeze));
   check(c.lr_scale > 0, w, fmt::format("lr_scale must be positive, got {}", c.lr_scale));
 }
 
-void to_json(nlohmann::json& j, const TrainConfig& c) {
-  j = {{"features", c.features},
-       {"net", c.net},
-       {"backbone", c.backbone},
-       {"augment", c.augment},
-       {"desert", c.desert},
-       {"epochs", c.epochs},
-       {"batch_size", c.batch_size},
-       {"lr", c.lr},
-       {"weight_decay", c.weight_decay},
-       {"schedule", c.schedule},
-       {"patience", c.patience},
-       {"clip_norm", c.clip_norm},
-       {"step_weight", c.step_weight},
-       {"seed", c.seed},
-       {"train_limit", c.train_limit},
-       {"init", c.init},
-       {"validation_fraction", c.validation_fraction},
-       {"test_fraction", c.test_fraction},
-       {"split_seed", c.split_seed},
-       {"threads", c.threads}};
-}
+const auto kTrainFields = std::make_tuple(
+    jf::field("features", &TrainConfig::features), jf::field("net", &TrainConfig::net),
+    jf::field("backbone", &TrainConfig::backbone), jf::field("augment", &TrainConfig::augment),
+    jf::field("desert", &TrainConfig::desert), jf::field("epochs", &TrainConfig::epochs),
+    jf::field("batch_size", &TrainConfig::batch_size), jf::field("lr", &TrainConfig::lr),
+    jf::field("weight_decay", &TrainConfig::weight_decay),
+    jf::field("schedule", &TrainConfig::schedule), jf::field("patience", &TrainConfig::patience),
+    jf::field("clip_norm", &TrainConfig::clip_norm),
+    jf::field("step_weight", &TrainConfig::step_weight), jf::field("seed", &TrainConfig::seed),
+    jf::field("train_limit", &TrainConfig::train_limit), jf::field("init", &TrainConfig::init),
+    jf::field("validation_fraction", &TrainConfig::validation_fraction),
+    jf::field("test_fraction", &TrainConfig::test_fraction),
+    jf::field("split_seed", &TrainConfig::split_seed), jf::field("threads", &TrainConfig::threads));
+
+void to_json(nlohmann::json& j, const TrainConfig& c) { jf::write(j, c, kTrainFields); }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
-  const std::string w = "train config";
-  jf::require_object(j, w);
-  jf::reject_unknown(j,
-                     {"features",
-                      "net",
-                      "backbone",
-                      "augment",
-                      "desert",
-                      "epochs",
-                      "batch_size",
-                      "lr",
-                      "weight_decay",
-                      "schedule",
-                      "patience",
-                      "clip_norm",
-                      "step_weight",
-                      "seed",
-                      "train_limit",
-                      "init",
-                      "validation_fraction",
-                      "test_fraction",
-                      "split_seed",
-                      "threads"},
-                     w);
-  jf::read(j, "features", c.features, w);
-  jf::read(j, "net", c.net, w);
-  jf::read(j, "backbone", c.backbone, w);
-  jf::read(j, "augment", c.augment, w);
-  jf::read(j, "desert", c.desert, w);
-  jf::read(j, "epochs", c.epochs, w);
-  jf::read(j, "batch_size", c.batch_size, w);
-  jf::read(j, "lr", c.lr, w);
-  jf::read(j, "weight_decay", c.weight_decay, w);
-  jf::read(j, "schedule", c.schedule, w);
-  jf::read(j, "patience", c.patience, w);
-  jf::read(j, "clip_norm", c.clip_norm, w);
-  jf::read(j, "step_weight", c.step_weight, w);
-  jf::read(j, "seed", c.seed, w);
-  jf::read(j, "train_limit", c.train_limit, w);
-  jf::read(j, "init", c.init, w);
-  jf::read(j, "validation_fraction", c.validation_fraction, w);
-  jf::read(j, "test_fraction", c.test_fraction, w);
-  jf::read(j, "split_seed", c.split_seed, w);
-  jf::read(j, "threads", c.threads, w);
+  jf::read_object(j, c, kTrainFields, "train config");
   validate(c);
 }
 
@@ -207,27 +137,18 @@ void to_json(nlohmann::json& j, const Metrics& m) {
        {"confusion", {{"tp", m.tp}, {"fp", m.fp}, {"tn", m.tn}, {"fn", m.fn}}}};
 }
 
-void to_json(nlohmann::json& j, const EpochRecord& e) {
-  j = {{"epoch", e.epoch},
-       {"train_loss", e.train_loss},
-       {"train_accuracy", e.train_accuracy},
-       {"validation_loss", e.validation_loss},
-       {"validation_accuracy", e.validation_accuracy},
-       {"validation_balanced_accuracy", e.validation_balanced_accuracy},
-       {"lr", e.lr},
-       {"seconds", e.seconds}};
-}
+const auto kEpochFields = std::make_tuple(
+    jf::field("epoch", &EpochRecord::epoch), jf::field("train_loss", &EpochRecord::train_loss),
+    jf::field("train_accuracy", &EpochRecord::train_accuracy),
+    jf::field("validation_loss", &EpochRecord::validation_loss),
+    jf::field("validation_accuracy", &EpochRecord::validation_accuracy),
+    jf::field("validation_balanced_accuracy", &EpochRecord::validation_balanced_accuracy),
+    jf::field("lr", &EpochRecord::lr), jf::field("seconds", &EpochRecord::seconds));
+
+void to_json(nlohmann::json& j, const EpochRecord& e) { jf::write(j, e, kEpochFields); }
 
 void from_json(const nlohmann::json& j, EpochRecord& e) {
-  const std::string w = "epoch record";
-  jf::read(j, "epoch", e.epoch, w);
-  jf::read(j, "train_loss", e.train_loss, w);
-  jf::read(j, "train_accuracy", e.train_accuracy, w);
-  jf::read(j, "validation_loss", e.validation_loss, w);
-  jf::read(j, "validation_accuracy", e.validation_accuracy, w);
-  jf::read(j, "validation_balanced_accuracy", e.validation_balanced_accuracy, w);
-  jf::read(j, "lr", e.lr, w);
-  jf::read(j, "seconds", e.seconds, w);
+  jf::read_object(j, e, kEpochFields, "epoch record");
 }
 
 void to_json(nlohmann::json& j, const TrainResult& r) {

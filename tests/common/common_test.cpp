@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/home.h"
+#include "common/json_fields.h"
 #include "common/progress.h"
 #include "common/time_ranges.h"
 #include "support/testing.h"
@@ -34,6 +35,39 @@ TEST(TimeRanges, CoverageGivesEachBinItsShare) {
   EXPECT_FLOAT_EQ(shares[2], 1.0f);
   EXPECT_NEAR(shares[3], 0.2f, 1e-6);
   EXPECT_TRUE(coverage(sax, 0, 5, 0).empty());
+}
+
+struct Knobs {
+  int count = 3;
+  std::string name = "a";
+};
+const auto kKnobFields = std::make_tuple(sax::json_fields::field("count", &Knobs::count),
+                                         sax::json_fields::field("name", &Knobs::name));
+
+TEST(JsonFields, OneFieldListWritesAndReadsEveryField) {
+  Knobs k{7, "b"};
+  nlohmann::json j;
+  sax::json_fields::write(j, k, kKnobFields);
+  EXPECT_EQ(j, nlohmann::json({{"count", 7}, {"name", "b"}}));
+  Knobs back;
+  sax::json_fields::read_object(nlohmann::json{{"name", "c"}}, back, kKnobFields, "knobs");
+  EXPECT_EQ(back.count, 3);  // missing: the default stays
+  EXPECT_EQ(back.name, "c");
+}
+
+TEST(JsonFields, UnknownFieldsWrongTypesAndNonObjectsNameTheProblem) {
+  Knobs k;
+  const auto message = [&](const nlohmann::json& j) {
+    try {
+      sax::json_fields::read_object(j, k, kKnobFields, "knobs");
+    } catch (const sax::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({{"cuont", 1}}), "knobs: unknown field 'cuont'");
+  EXPECT_EQ(message({{"count", "many"}}), "knobs: field 'count' has the wrong type: \"many\"");
+  EXPECT_EQ(message(nlohmann::json::array()), "knobs: expected a JSON object, got []");
 }
 
 TEST(Home, FlagWinsOverEnvironmentWhichWinsOverDefault) {

@@ -23,4 +23,15 @@ std::vector<float> coverage(const std::vector<TimeRange>& ranges, double start, 
   return shares;
 }
 
+std::vector<TimeRange> close_gaps(std::vector<TimeRange> ranges, double gap) {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<TimeRange> out;
+  for (const auto& r : ranges)
+    if (!out.empty() && r.first - out.back().second < gap)
+      out.back().second = std::max(out.back().second, r.second);
+    else
+      out.push_back(r);
+  return out;
+}
+
 }  // namespace sax

@@ -15,4 +15,8 @@ double covered_seconds(const std::vector<TimeRange>& ranges, double start, doubl
 std::vector<float> coverage(const std::vector<TimeRange>& ranges, double start, double duration,
                             int bins);
 
+// The ranges sorted, with gaps shorter than `gap` seconds closed: phrases a breath apart become
+// one passage, the unit detection reports (its merge gap) and is measured against.
+std::vector<TimeRange> close_gaps(std::vector<TimeRange> ranges, double gap);
+
 }  // namespace sax

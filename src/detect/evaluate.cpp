@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/time_ranges.h"
 #include "detect/detect.h"
 #include "synth/synth.h"
 
@@ -62,21 +63,6 @@ const TruthSong* find_truth(const std::vector<TruthSong>& truth, const fs::path&
 
 Evaluator::Evaluator(double frame_seconds, double boundary_tolerance, double truth_gap)
     : frame_seconds_(frame_seconds), tolerance_(boundary_tolerance), truth_gap_(truth_gap) {}
-
-namespace {
-// Sorted spans with the gaps shorter than `gap` closed.
-std::vector<std::pair<double, double>> close_gaps(std::vector<std::pair<double, double>> spans,
-                                                  double gap) {
-  std::sort(spans.begin(), spans.end());
-  std::vector<std::pair<double, double>> out;
-  for (const auto& s : spans)
-    if (!out.empty() && s.first - out.back().second < gap)
-      out.back().second = std::max(out.back().second, s.second);
-    else
-      out.push_back(s);
-  return out;
-}
-}  // namespace
 
 void Evaluator::add(const Analysis& predicted, const TruthSong& song) {
   TruthSong truth = song;

@@ -61,12 +61,12 @@ struct TrainConfig {
   BackboneConfig backbone;
   AugmentConfig augment;
   DesertConfig desert;
-  int epochs = 25;
+  int epochs = 30;  // with patience 8: the run that met issue 5 (docs/detection.md)
   int batch_size = 16;
   double lr = 1e-3;
   double weight_decay = 1e-4;       // L2 penalty (Adam's weight_decay)
   std::string schedule = "cosine";  // "cosine", "step" (x0.5 every 8 epochs) or "constant"
-  int patience = 6;                 // early stopping: epochs without a better validation loss
+  int patience = 8;                 // early stopping: epochs without a better validation loss
   double clip_norm = 5.0;           // gradient norm clipping (0: off)
   // Frame head: weight of the loss on each time step, for samples whose source has known sax
   // times (a synthetic library's truth, Store::sax_times), beside the window loss. 0: windows only.

@@ -37,6 +37,14 @@ TEST(TimeRanges, CoverageGivesEachBinItsShare) {
   EXPECT_TRUE(coverage(sax, 0, 5, 0).empty());
 }
 
+TEST(TimeRanges, CloseGapsJoinsRangesLessThanTheGapApart) {
+  const std::vector<sax::TimeRange> phrases{{5, 6}, {0, 1}, {1.5, 2}, {2.9, 4}};
+  using Ranges = std::vector<sax::TimeRange>;
+  EXPECT_EQ(sax::close_gaps(phrases, 1.0), (Ranges{{0, 4}, {5, 6}}));  // a 1 s gap stays
+  EXPECT_EQ(sax::close_gaps(phrases, 0.6), (Ranges{{0, 2}, {2.9, 4}, {5, 6}}));
+  EXPECT_EQ(sax::close_gaps(phrases, 0), (Ranges{{0, 1}, {1.5, 2}, {2.9, 4}, {5, 6}}));
+}
+
 struct Knobs {
   int count = 3;
   std::string name = "a";

@@ -15,8 +15,17 @@ rounds=${ROUNDS:-3}
 python=${PYTHON:-/usr/bin/python3}
 cpp_runs="" py_runs=""
 for round in $(seq "$rounds"); do
-  cpp=$("$build/bench/bench_model_train" "$samples" "$epochs" "$threads" | awk '/cpp_samples_per_second/ {print $2}')
-  py=$("$python" "$here/model_torch.py" "$samples" "$epochs" "$threads" | awk '/python_samples_per_second/ {print $2}')
+  cpp_out=$("$build/bench/bench_model_train" "$samples" "$epochs" "$threads")
+  py_out=$("$python" "$here/model_torch.py" "$samples" "$epochs" "$threads")
+  cpp_fc=$(echo "$cpp_out" | awk '/cpp_fc_inputs/ {print $2}')
+  py_fc=$(echo "$py_out" | awk '/python_fc_inputs/ {print $2}')
+  if [ "$cpp_fc" != "$py_fc" ]; then
+    echo "the networks differ: C++ has $cpp_fc fully connected inputs, Python $py_fc;" \
+      "make bench/model_torch.py build NetConfig's defaults" >&2
+    exit 1
+  fi
+  cpp=$(echo "$cpp_out" | awk '/cpp_samples_per_second/ {print $2}')
+  py=$(echo "$py_out" | awk '/python_samples_per_second/ {print $2}')
   echo "round $round: C++ $cpp, Python $py samples/s"
   cpp_runs="$cpp_runs $cpp" py_runs="$py_runs $py"
 done

@@ -36,5 +36,9 @@ int main(int argc, char** argv) {
   options.quiet = true;
   const auto result = sax::train_arrays(data, split, config, {}, options);
   std::printf("cpp_samples_per_second %.2f\n", result.samples_per_second);
+  // bench/model.sh compares it with Python's, so the two networks cannot drift apart unnoticed.
+  std::printf("cpp_fc_inputs %lld\n",
+              static_cast<long long>(
+                  sax::fc_input_size(config.net, config.features.n_mels, config.features.frames)));
   return 0;
 }

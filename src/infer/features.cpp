@@ -20,6 +20,8 @@ extern "C" {
 
 namespace sax {
 
+namespace jf = json_fields;
+
 namespace {
 
 // Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz, logarithmic above.
@@ -203,7 +205,6 @@ std::string FeatureConfig::key() const {
   return sha256_bytes(text.data(), text.size()).substr(0, 16);
 }
 
-namespace jf = json_fields;
 const auto kFeatureFields = std::make_tuple(
     jf::field("sample_rate", &FeatureConfig::sample_rate),
     jf::field("seconds", &FeatureConfig::seconds), jf::field("n_mels", &FeatureConfig::n_mels),

@@ -28,8 +28,8 @@ inline const char* const kAnalysisHelp = R"(How detection works:
     3. segments closer than --merge-gap seconds are joined;
     4. segments shorter than --min-segment seconds are dropped.
   Verdict: a file has sax when at least one segment remains and the share of its time inside
-  segments is at least --min-share (default 0.03: 5 s of a 3-minute song). The file's
-  "probability" is the highest median-smoothed window probability.
+  segments is at least --min-share (so a stray second or two does not make a song sax). The
+  file's "probability" is the highest median-smoothed window probability.
   Long files are decoded and scored in chunks, so memory stays bounded.)";
 
 // One line per failed file on stderr. Not through spdlog: its default logger writes to

@@ -22,9 +22,9 @@ inline const char* const kAnalysisHelp = R"(How detection works:
   seconds; each gets a saxophone probability. Each window stands for the hop-long slot at its
   centre. Smoothing then runs, in this order:
     1. a median filter over --median consecutive windows (odd; 1 = off) removes blips;
-    2. hysteresis: a segment starts where the smoothed probability reaches --enter and lasts
-       while it stays at or above --exit (defaults: the model's threshold, and 0.15 below it
-       but at least half of it, so a tiny threshold still lets segments end);
+    2. hysteresis: a segment is a stretch where the smoothed probability stays at or above
+       --exit and reaches --enter somewhere in it (defaults: the model's threshold, and 0.15
+       below it but at least half of it, so a tiny threshold still lets segments end);
     3. segments closer than --merge-gap seconds are joined;
     4. segments shorter than --min-segment seconds are dropped.
   Verdict: a file has sax when at least one segment remains and the share of its time inside

@@ -26,8 +26,9 @@
 //
 // Smoothing (in this order, every step configurable):
 //   1. median filter over `median_windows` consecutive window (or step) probabilities (1 = off);
-//   2. hysteresis: a segment starts where the smoothed probability reaches `enter` and lasts
-//      while it stays at or above `exit` (enter = exit gives a plain threshold); the default
+//   2. hysteresis (a double threshold): a segment is a stretch where the smoothed probability
+//      stays at or above `exit` and reaches `enter` somewhere in it, so both of its ends lie
+//      on the `exit` contour (enter = exit gives a plain threshold); the default
 //      exit is default_exit(enter): 0.15 below enter, but never below enter / 2, so a tiny
 //      threshold (0.02) still lets segments end;
 //   3. segments separated by a gap shorter than `merge_gap` seconds are merged;

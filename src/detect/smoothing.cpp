@@ -13,19 +13,25 @@ struct Run {
   size_t first = 0, last = 0;  // window indices, inclusive
 };
 
-// Hysteresis: a run opens at `enter` and stays open while the value is at least `exit`.
+// Hysteresis as a double threshold: a run is a stretch where the value stays at or above `exit`
+// that reaches `enter` somewhere. Both ends sit on the `exit` contour, so a phrase's onset is
+// placed where its rise begins, as its end is where its decay ends, and not late by the time
+// the curve takes to climb from `exit` to `enter` (which widens the rests between phrases).
 std::vector<Run> hysteresis_runs(const std::vector<float>& values, double enter, double exit) {
   std::vector<Run> runs;
-  bool open = false;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!open && values[i] >= enter) {
-      runs.push_back({i, i});
-      open = true;
-    } else if (open && values[i] >= exit) {
-      runs.back().last = i;
-    } else {
-      open = false;
+  size_t i = 0;
+  while (i < values.size()) {
+    if (values[i] < exit) {
+      ++i;
+      continue;
     }
+    Run run{i, i};
+    bool reaches_enter = false;
+    for (; i < values.size() && values[i] >= exit; ++i) {
+      run.last = i;
+      reaches_enter = reaches_enter || values[i] >= enter;
+    }
+    if (reaches_enter) runs.push_back(run);
   }
   return runs;
 }

@@ -43,14 +43,24 @@ TEST(Smoothing, PlainThresholdMakesOneSegmentPerRun) {
   EXPECT_EQ(spans(p, s, 0.5), (Spans{{1, 3}, {4, 7}}));
 }
 
-TEST(Smoothing, HysteresisBridgesDipsAboveExitOnly) {
-  // 0.45 stays above exit 0.3, 0.2 does not; 0.45 alone never opens a segment.
+TEST(Smoothing, HysteresisKeepsStretchesAboveExitThatReachEnter) {
+  // 0.45 stays above exit 0.3, 0.2 does not; the 0.45 at the end reaches no 0.9, so it is no
+  // segment, while the 0.45 before the first 0.9 belongs to it.
   const std::vector<float> p{0.45f, 0.9f, 0.45f, 0.45f, 0.9f, 0.2f, 0.45f, 0.1f};
   Smoothing s = plain();
   s.exit = 0.3;
-  EXPECT_EQ(spans(p, s, 0.6), (Spans{{1, 5}}));
+  EXPECT_EQ(spans(p, s, 0.6), (Spans{{0, 5}}));
   s.exit = 0.6;  // exit = enter: a plain threshold
   EXPECT_EQ(spans(p, s, 0.6), (Spans{{1, 2}, {4, 5}}));
+}
+
+TEST(Smoothing, HysteresisPlacesOnsetsWhereTheRiseBegins) {
+  // A phrase rising through exit (0.3) before it reaches enter (0.6) starts at the rise, as it
+  // ends where its decay falls under exit: the rest between two phrases is not widened.
+  const std::vector<float> p{0.1f, 0.4f, 0.5f, 0.9f, 0.5f, 0.1f, 0.35f, 0.7f, 0.1f};
+  Smoothing s = plain();
+  s.exit = 0.3;
+  EXPECT_EQ(spans(p, s, 0.6), (Spans{{1, 5}, {6, 8}}));
 }
 
 TEST(Smoothing, DefaultExitStaysAboveZeroForTinyThresholds) {

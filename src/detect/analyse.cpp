@@ -189,29 +189,6 @@ Scored score_stream(const ReadFn& source, Scorer& scorer, const Geometry& g,
   return s;
 }
 
-// A frame model's step probabilities on one timeline of step-long slots: window i's step j lands
-// in slot round(i * hop / step) + j, and slots covered by several windows take their mean.
-std::vector<float> step_timeline(const std::vector<float>& steps, size_t windows, double hop,
-                                 double step) {
-  const size_t per_window = steps.size() / windows;
-  std::vector<double> sum, count;
-  for (size_t i = 0; i < windows; ++i) {
-    const auto first = static_cast<size_t>(std::llround(i * hop / step));
-    if (sum.size() < first + per_window) {
-      sum.resize(first + per_window);
-      count.resize(first + per_window);
-    }
-    for (size_t j = 0; j < per_window; ++j) {
-      sum[first + j] += steps[i * per_window + j];
-      count[first + j] += 1;
-    }
-  }
-  std::vector<float> timeline(sum.size());
-  for (size_t k = 0; k < sum.size(); ++k)
-    timeline[k] = count[k] > 0 ? static_cast<float>(sum[k] / count[k]) : 0.0f;
-  return timeline;
-}
-
 Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
                         const Options& options, const std::string& name) {
   Analysis a;
@@ -230,10 +207,11 @@ Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
   a.threshold = options.smoothing.enter >= 0 ? options.smoothing.enter
                 : by_steps                   ? scorer.step_threshold()
                                              : scorer.threshold();
-  if (by_steps)
-    a.segments = segments_from_probabilities(step_timeline(scored.steps, p.size(), hop, step), step,
-                                             step, a.duration, options.smoothing, a.threshold);
-  else
+  if (by_steps) {
+    const double slot = step / kSlotsPerStep;
+    a.segments = segments_from_probabilities(step_timeline(scored.steps, p.size(), hop, step), slot,
+                                             slot, a.duration, options.smoothing, a.threshold);
+  } else
     a.segments =
         segments_from_probabilities(p, hop, window, a.duration, options.smoothing, a.threshold);
   double covered = 0;
@@ -349,6 +327,29 @@ Analysis analyse(const ReadFn& read, Scorer& scorer, const Options& options,
 }
 
 }  // namespace
+
+std::vector<float> step_timeline(const std::vector<float>& steps, size_t windows, double hop,
+                                 double step) {
+  const size_t per_window = windows ? steps.size() / windows : 0;
+  const double slot = step / kSlotsPerStep;
+  std::vector<double> sum, count;
+  for (size_t i = 0; i < windows; ++i) {
+    const auto first = static_cast<size_t>(std::llround(i * hop / slot));
+    const size_t end = first + per_window * kSlotsPerStep;
+    if (sum.size() < end) {
+      sum.resize(end);
+      count.resize(end);
+    }
+    for (size_t k = first; k < end; ++k) {
+      sum[k] += steps[i * per_window + (k - first) / kSlotsPerStep];
+      count[k] += 1;
+    }
+  }
+  std::vector<float> timeline(sum.size());
+  for (size_t k = 0; k < sum.size(); ++k)
+    timeline[k] = count[k] > 0 ? static_cast<float>(sum[k] / count[k]) : 0.0f;
+  return timeline;
+}
 
 void validate(const Options& options) {
   const auto& s = options.smoothing;

@@ -20,8 +20,10 @@ namespace sax::detect {
 inline const char* const kAnalysisHelp = R"(How detection works:
   Windows as long as the model's input (5 s for the CNN) slide over the file every --hop
   seconds; each gets a saxophone probability. Each window stands for the hop-long slot at its
-  centre. Smoothing then runs, in this order:
-    1. a median filter over --median consecutive windows (odd; 1 = off) removes blips;
+  centre. A frame model (the default CNN) also scores every ~0.19 s step of each window; the
+  steps of overlapping windows are averaged on a timeline of quarter-step slots, and segments
+  come from that timeline instead. Smoothing then runs, in this order:
+    1. a median filter over --median consecutive windows or slots (odd; 1 = off) removes blips;
     2. hysteresis: a segment is a stretch where the smoothed probability stays at or above
        --exit and reaches --enter somewhere in it (defaults: the model's threshold, and 0.15
        below it but at least half of it, so a tiny threshold still lets segments end);
@@ -73,7 +75,8 @@ inline void add_analysis_options(CLI::App* command, Options& options) {
   auto& s = options.smoothing;
   command->add_option("--hop", options.hop, "Seconds between window starts")->capture_default_str();
   command
-      ->add_option("--median", s.median_windows, "Median filter length in windows (odd; 1 = off)")
+      ->add_option("--median", s.median_windows,
+                   "Median filter length in windows or timeline slots (odd; 1 = off)")
       ->capture_default_str();
   command->add_option("--enter", s.enter,
                       "Probability that starts a segment (default: the model's threshold)");

@@ -21,11 +21,15 @@
 // Files shorter than one window are scored as one zero-padded window covering the file.
 // Frame models (Scorer::step_seconds() > 0, NetConfig head "frames") say more: each window's
 // probability per step (~0.19 s); steps of overlapping windows are averaged into one timeline
-// and segments come from that timeline, slot = step, so their ends are placed to a fraction
-// of a second instead of to the hop (the window probabilities are still reported).
+// and segments come from that timeline, so their ends are placed to a fraction of a second
+// instead of to the hop (the window probabilities are still reported). The timeline's slots
+// are a quarter step (one spectrogram column) long, so each window's steps land where that
+// window really starts: with whole-step slots a 1 s hop (5.4 steps) was rounded, moving the
+// steps of every other window by up to half a step before they were averaged.
 //
 // Smoothing (in this order, every step configurable):
-//   1. median filter over `median_windows` consecutive window (or step) probabilities (1 = off);
+//   1. median filter over `median_windows` consecutive window (or timeline slot) probabilities
+//      (1 = off);
 //   2. hysteresis (a double threshold): a segment is a stretch where the smoothed probability
 //      stays at or above `exit` and reaches `enter` somewhere in it, so both of its ends lie
 //      on the `exit` contour (enter = exit gives a plain threshold); the default
@@ -116,6 +120,14 @@ Analysis analyse_samples(const float* audio, size_t count, Scorer& scorer, const
 // Window start times (seconds) for `count` samples: what analyse_* produce, exposed for tests.
 std::vector<double> window_starts(size_t count, int sample_rate, size_t window_samples,
                                   size_t hop_samples);
+
+// A frame model's step probabilities (window-major, `windows` windows `hop` seconds apart, steps
+// `step` seconds long) on one timeline of slots kSlotsPerStep times finer than a step: window
+// i's step j covers its kSlotsPerStep slots from slot round(i * hop / slot), and a slot
+// covered by several windows takes their mean. Exposed for tests.
+constexpr int kSlotsPerStep = 4;
+std::vector<float> step_timeline(const std::vector<float>& steps, size_t windows, double hop,
+                                 double step);
 
 // Smoothing on its own: probabilities of windows `hop` apart, each `window` seconds long, in a
 // file `duration` seconds long. `enter` must be resolved (>= 0). Returns the segments.

@@ -107,6 +107,32 @@ TEST(Analyse, FrameModelsPlaceShortPhrasesByTheirSteps) {
   EXPECT_LT(analyse(audio, windows, with_hop(1.0, 7)).segments.size(), truth.size());
 }
 
+TEST(StepTimeline, PlacesEachWindowsStepsWhereThatWindowStarts) {
+  // Two windows of two 0.2 s steps, 0.3 s apart: the second starts one and a half steps in, on
+  // slot 6 of the 0.05 s slots. Rounding its start to whole steps would move it by 0.1 s.
+  const std::vector<float> steps{0.1f, 0.2f, 0.3f, 0.4f};
+  const auto timeline = detect::step_timeline(steps, 2, 0.3, 0.2);
+  const float b_and_c = (0.2f + 0.3f) / 2;
+  const std::vector<float> expected{0.1f,    0.1f, 0.1f, 0.1f, 0.2f, 0.2f, b_and_c,
+                                    b_and_c, 0.3f, 0.3f, 0.4f, 0.4f, 0.4f, 0.4f};
+  ASSERT_EQ(timeline.size(), expected.size());
+  for (size_t k = 0; k < expected.size(); ++k) EXPECT_FLOAT_EQ(timeline[k], expected[k]) << k;
+}
+
+TEST(Analyse, FrameModelBoundariesFollowTheAudioWhateverTheHop) {
+  // A hop of 0.7 s is three and a half 0.2 s steps: every other window starts mid-step. Placed
+  // by whole steps, both ends were 0.1 s off; placed by quarter steps they are exact.
+  const std::vector<std::pair<double, double>> truth{{10.1, 12.5}, {14.3, 16.1}};
+  const auto audio = song_with_sax(30, truth);
+  StepToneScorer frames(5.0);
+  const Analysis a = analyse(audio, frames, with_hop(0.7));
+  ASSERT_EQ(a.segments.size(), truth.size());
+  for (size_t i = 0; i < truth.size(); ++i) {
+    EXPECT_NEAR(a.segments[i].start, truth[i].first, 0.05);
+    EXPECT_NEAR(a.segments[i].end, truth[i].second, 0.05);
+  }
+}
+
 TEST(Analyse, SaxAtTheVeryStartAndEndReachesTheFileEdges) {
   const auto audio = song_with_sax(20, {{0, 4}, {16, 20}});
   ToneScorer scorer;

@@ -22,6 +22,9 @@ struct EvaluateSettings {
   std::vector<std::string> paths;  // empty: every song the truth file lists
   detect::ScorerChoice scorer;
   detect::Options analysis;
+  // True phrases closer than this are one passage. Not --merge-gap: a smoothing setting must
+  // not move the truth it is scored against, or two settings would be scored on two truths.
+  double truth_gap = 1.0;
   bool json = false;
 };
 
@@ -45,7 +48,7 @@ void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   const auto files = files_to_evaluate(settings, truth, errors);
   for (const auto& error : errors) detect::print_error(error);
 
-  detect::Evaluator evaluator(0.01, 1.0, settings.analysis.smoothing.merge_gap);
+  detect::Evaluator evaluator(0.01, 1.0, settings.truth_gap);
   Progress progress("evaluate", files.size(),
                     global.quiet ? Progress::Mode::never : Progress::Mode::automatic);
   nlohmann::json failures = nlohmann::json::array();
@@ -71,6 +74,7 @@ void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   if (settings.json) {
     auto j = detect::to_json(result);
     j["model"] = scorer->name();
+    j["truth_gap"] = settings.truth_gap;
     j["failed"] = failures;
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -83,13 +87,20 @@ const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
   auto* command = app.add_subcommand(
       "evaluate",
       "Measure detection against ground truth (frame F1, clip accuracy, boundaries; true "
-      "phrases closer than --merge-gap count as one passage, the resolution of the segments)");
+      "phrases closer than --truth-gap count as one passage)");
   static EvaluateSettings settings;
   command->add_option("--truth", settings.truth, "truth.json written by `saxdetect synth`")
       ->required()
       ->check(CLI::ExistingFile);
   command->add_option("paths", settings.paths,
                       "Audio files or folders to evaluate (default: every song in the truth file)");
+  command
+      ->add_option("--truth-gap", settings.truth_gap,
+                   "Seconds: true phrases closer than this count as one passage (a breath "
+                   "between phrases; 0: every phrase on its own). Fixed whatever the smoothing, "
+                   "so settings are compared on the same truth")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   detect::add_scorer_options(command, settings.scorer);
   detect::add_analysis_options(command, settings.analysis);
   command->add_flag("--json", settings.json,

@@ -190,7 +190,7 @@ struct Evaluation {
 
 // Accumulates file after file; frames are `frame_seconds` long (10 ms by default).
 // The truth is scored at the resolution detection promises: true sax phrases separated by less
-// than `truth_gap` seconds (a breath between phrases; default 1 s, the smoothing's merge gap)
+// than `truth_gap` seconds (a breath between phrases; default 1 s, as the default merge gap)
 // count as one passage, as the predicted segments do. 0 scores every phrase on its own.
 class Evaluator {
  public:

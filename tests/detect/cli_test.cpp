@@ -144,5 +144,27 @@ TEST_F(PredictCli, EvaluateJsonHasTheFigures) {
   EXPECT_EQ(j["truth_segments"], 1);
 }
 
+TEST_F(PredictCli, EvaluateGroupsTheTruthByTruthGapWhateverTheSmoothing) {
+  // Two phrases half a second apart: one passage by default (gap under 1 s), two with
+  // --truth-gap 0, and still one when only detection's --merge-gap changes.
+  const auto truth = *dir_ / "two-phrases.json";
+  std::ofstream(truth) << R"({"songs":[{"file":")" << music()
+                       << R"(/song.wav","sax":[[1,3],[3.5,6]]}]})";
+  auto passages = [&](const std::string& options) {
+    std::string out;
+    EXPECT_EQ(run_stdout("evaluate --quiet --json --model " + model() + " --truth " +
+                             truth.string() + " " + options,
+                         &out),
+              0);
+    const auto j = nlohmann::json::parse(out);
+    return std::make_pair(j["truth_segments"].get<int>(), j["truth_gap"].get<double>());
+  };
+  EXPECT_EQ(passages(""), std::make_pair(1, 1.0));
+  EXPECT_EQ(passages("--truth-gap 0"), std::make_pair(2, 0.0));
+  EXPECT_EQ(passages("--merge-gap 0.2"), std::make_pair(1, 1.0));
+  std::string out;
+  EXPECT_NE(run_saxdetect("evaluate --truth " + truth.string() + " --truth-gap -1", &out), 0);
+}
+
 }  // namespace
 }  // namespace sax::testing

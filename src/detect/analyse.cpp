@@ -208,9 +208,10 @@ Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
                 : by_steps                   ? scorer.step_threshold()
                                              : scorer.threshold();
   if (by_steps) {
-    const double slot = step / kSlotsPerStep;
-    a.segments = segments_from_probabilities(step_timeline(scored.steps, p.size(), hop, step), slot,
-                                             slot, a.duration, options.smoothing, a.threshold);
+    a.timeline = step_timeline(scored.steps, p.size(), hop, step);
+    a.timeline_slot = step / kSlotsPerStep;
+    a.segments = segments_from_probabilities(a.timeline, a.timeline_slot, a.timeline_slot,
+                                             a.duration, options.smoothing, a.threshold);
   } else
     a.segments =
         segments_from_probabilities(p, hop, window, a.duration, options.smoothing, a.threshold);

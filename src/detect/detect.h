@@ -106,6 +106,11 @@ struct Analysis {
   std::string scorer;           // Scorer::name()
   std::vector<Segment> segments;
   std::vector<Window> windows;
+  // Frame models: the step timeline the segments were cut from, one probability per
+  // `timeline_slot` seconds (a quarter step, see step_timeline); empty for window models.
+  // Plots draw it, so the curve they show is the one the threshold was applied to.
+  std::vector<float> timeline;
+  double timeline_slot = 0;
   Overview overview;  // empty unless Options::keep_spectrogram
 };
 

@@ -38,7 +38,37 @@ int probability_y(double p) {
                     kSpectrogramHeight - 1);
 }
 
-double centre(const Window& w) { return (w.start + w.end) / 2; }
+struct CurvePoint {
+  double seconds, probability;
+};
+
+// The curve the segments were cut from: a frame model's step timeline, averaged per pixel column
+// (a 5-minute song has about 6,500 quarter-step slots for 1,000 pixels), else the windows at
+// their centres.
+std::vector<CurvePoint> curve(const Analysis& a) {
+  std::vector<CurvePoint> points;
+  if (a.timeline.empty() || a.timeline_slot <= 0) {
+    for (const auto& w : a.windows) points.push_back({(w.start + w.end) / 2, w.probability});
+    return points;
+  }
+  const double column_seconds = std::max(a.duration, 1e-9) / kWidth;
+  double sum = 0;
+  size_t count = 0;
+  long column = -1;
+  for (size_t k = 0; k < a.timeline.size(); ++k) {
+    const long c = static_cast<long>((k + 0.5) * a.timeline_slot / column_seconds);
+    if (c != column && count > 0) {
+      points.push_back({(column + 0.5) * column_seconds, sum / count});
+      sum = 0;
+      count = 0;
+    }
+    column = c;
+    sum += a.timeline[k];
+    ++count;
+  }
+  if (count > 0) points.push_back({(column + 0.5) * column_seconds, sum / count});
+  return points;
+}
 
 void draw_line(Image& image, int x0, int y0, int x1, int y1, Rgb colour) {
   const int steps = std::max({std::abs(x1 - x0), std::abs(y1 - y0), 1});
@@ -56,9 +86,10 @@ Image draw_png(const Analysis& a) {
   auto x_of = [&](double t) { return static_cast<int>(std::lround(t / seconds * (kWidth - 1))); };
   for (int x = 0; x < kWidth; x += 6)
     draw_line(image, x, probability_y(a.threshold), x + 2, probability_y(a.threshold), kThreshold);
-  for (size_t i = 1; i < a.windows.size(); ++i)
-    draw_line(image, x_of(centre(a.windows[i - 1])), probability_y(a.windows[i - 1].probability),
-              x_of(centre(a.windows[i])), probability_y(a.windows[i].probability), kCurve);
+  const auto points = curve(a);
+  for (size_t i = 1; i < points.size(); ++i)
+    draw_line(image, x_of(points[i - 1].seconds), probability_y(points[i - 1].probability),
+              x_of(points[i].seconds), probability_y(points[i].probability), kCurve);
   for (int y = kSpectrogramHeight; y < image.height; ++y)
     for (int x = 0; x < kWidth; ++x) image.at(x, y) = kBand;
   for (const auto& s : a.segments)
@@ -131,8 +162,8 @@ std::string plot_svg(const Analysis& a) {
   svg +=
       "<polyline class=\"probability\" fill=\"none\" stroke=\"white\" stroke-width=\"1.5\" "
       "points=\"";
-  for (const auto& w : a.windows)
-    svg += fmt::format("{:.1f},{} ", x_of(centre(w)), probability_y(w.probability));
+  for (const auto& point : curve(a))
+    svg += fmt::format("{:.1f},{} ", x_of(point.seconds), probability_y(point.probability));
   svg += "\"/>\n";
   for (const auto& s : a.segments)
     svg += fmt::format(

@@ -110,5 +110,35 @@ TEST(Plot, SvgAndPngShowCurveSegmentsAndSpectrogram) {
   EXPECT_THROW(detect::write_plot(dir / "p.gif", a), Error);
 }
 
+// The polyline's points as (x, y) pairs.
+std::vector<std::pair<double, int>> curve_points(const std::string& svg) {
+  const std::string start = "<polyline class=\"probability\"";
+  const size_t at = svg.find("points=\"", svg.find(start)) + 8;
+  std::istringstream in(svg.substr(at, svg.find('"', at) - at));
+  std::vector<std::pair<double, int>> points;
+  double x;
+  int y;
+  char comma;
+  while (in >> x >> comma >> y) points.emplace_back(x, y);
+  return points;
+}
+
+TEST(Plot, FrameModelsDrawTheTimelineTheSegmentsCameFrom) {
+  Analysis a = hand_made();  // windows at 0.1, then 0.9: never at the top of the plot
+  a.timeline_slot = 0.05;
+  a.timeline.assign(200, 0.0f);  // 10 s: silent, then certain from 5 s on
+  std::fill(a.timeline.begin() + 100, a.timeline.end(), 1.0f);
+  auto points = curve_points(detect::plot_svg(a));
+  ASSERT_EQ(points.size(), 200u);         // 5 pixels a slot: one point each
+  EXPECT_EQ(points.front().second, 239);  // probability 0 at the bottom
+  EXPECT_EQ(points.back().second, 0);     // probability 1 at the top
+  // A long file's slots are averaged per pixel column: at most one point per pixel.
+  a.duration = 1000;
+  a.timeline.assign(20000, 0.5f);
+  points = curve_points(detect::plot_svg(a));
+  EXPECT_EQ(points.size(), 1000u);
+  EXPECT_EQ(points[500].second, 120);  // (1 - 0.5) * 239, rounded
+}
+
 }  // namespace
 }  // namespace sax::testing

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/time_ranges.h"
 #include "detect/detect.h"
 
 namespace sax::detect {
@@ -49,17 +50,6 @@ struct Slots {
   }
 };
 
-std::vector<Segment> merge_close(std::vector<Segment> segments, double max_gap) {
-  std::vector<Segment> merged;
-  for (const auto& s : segments) {
-    if (!merged.empty() && s.start - merged.back().end < max_gap)
-      merged.back().end = s.end;
-    else
-      merged.push_back(s);
-  }
-  return merged;
-}
-
 // Mean raw probability of the windows whose slot centre lies inside the segment.
 double mean_inside(const Segment& segment, const std::vector<float>& probabilities,
                    const Slots& slots) {
@@ -105,12 +95,13 @@ std::vector<Segment> segments_from_probabilities(const std::vector<float>& proba
   const double exit = smoothing.exit >= 0 ? smoothing.exit : default_exit(enter);
   const auto smoothed = median_filter(probabilities, smoothing.median_windows);
   const Slots slots{hop, window, duration, probabilities.size()};
-  std::vector<Segment> raw;
+  std::vector<TimeRange> raw;
   for (const Run& run : hysteresis_runs(smoothed, enter, std::min(exit, enter)))
-    raw.push_back({slots.start(run.first), slots.end(run.last), 0.0});
+    raw.emplace_back(slots.start(run.first), slots.end(run.last));
   std::vector<Segment> kept;
-  for (Segment s : merge_close(std::move(raw), smoothing.merge_gap)) {
-    if (s.end - s.start < smoothing.min_segment) continue;
+  for (const auto& [start, end] : close_gaps(std::move(raw), smoothing.merge_gap)) {
+    if (end - start < smoothing.min_segment) continue;
+    Segment s{start, end, 0.0};
     s.probability = mean_inside(s, probabilities, slots);
     kept.push_back(s);
   }

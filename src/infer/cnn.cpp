@@ -114,7 +114,7 @@ CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
   layout.rows = features.n_mels;
   layout.cols = features.frames;
   for (int b = 0; b < net.depth; ++b)
-    layout.blocks.push_back({net.channels_of(b), net.kernel_of(b)});
+    layout.blocks.push_back({net.channels_of(b), net.kernel_of(b), net.pools_time(b)});
   layout.batch_norm = net.batch_norm;
   layout.avg_pool = net.pool == "avg";
   layout.hidden = net.hidden;
@@ -162,11 +162,10 @@ CnnRuntime::CnnRuntime(const CnnLayout& layout, const WeightsFile& weights) : la
       conv.bias = values(weights, prefix + "bias", {out});
     }
     module += layout.batch_norm ? 4 : 3;  // conv, [batch norm], ReLU, pool
-    // As net.cpp: a frame head halves time in the first two blocks only.
-    conv.pool_time = !layout.frame_head || b < 2;
+    conv.pool_time = layout.blocks[b].pool_time;
     channels = conv.out_channels;
-    rows = conv.out_rows / 2;
-    cols = conv.out_cols / (conv.pool_time ? 2 : 1);
+    rows = conv.pooled_rows();
+    cols = conv.pooled_cols();
     convs_.push_back(std::move(conv));
   }
   if (layout.frame_head) steps_ = cols;
@@ -222,7 +221,7 @@ float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* 
   const float* x = input.values.data();
   std::vector<float>* out = &work.a;
   for (const Conv& conv : convs_) {
-    out->resize(static_cast<size_t>(conv.out_channels) * (conv.out_rows / 2) * (conv.out_cols / 2));
+    out->resize(static_cast<size_t>(conv.out_channels) * conv.pooled_rows() * conv.pooled_cols());
     forward_conv(conv, x, out->data(), work);
     x = out->data();
     out = out == &work.a ? &work.b : &work.a;
@@ -231,7 +230,7 @@ float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* 
   if (!layout_.frame_head) return 1.0f / (1.0f + std::exp(-head_logit(x, work)));
   // Frame head: each time step's channels averaged over frequency, scored one by one.
   const Conv& last = convs_.back();
-  const int channels = last.out_channels, rows = last.out_rows / 2;
+  const int channels = last.out_channels, rows = last.pooled_rows();
   work.step.resize(channels);
   for (int t = 0; t < steps_; ++t) {
     for (int c = 0; c < channels; ++c) {

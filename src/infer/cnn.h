@@ -20,15 +20,16 @@ namespace sax {
 struct CnnLayout {
   int rows = 0, cols = 0;  // input spectrogram
   struct Block {
-    int channels = 0;  // output channels
-    int kernel = 0;    // square, padding kernel / 2, stride 1
+    int channels = 0;       // output channels
+    int kernel = 0;         // square, padding kernel / 2, stride 1
+    bool pool_time = true;  // 2x2 pooling, else 2x1 (frequency only)
   };
   std::vector<Block> blocks;
   bool batch_norm = true;
   bool avg_pool = false;  // else max pooling
   int hidden = 64;        // 0: no hidden fully connected layer
-  // NetConfig head "frames": time is pooled only in the first two blocks, frequency is averaged
-  // out, the head scores every time step and the window is their linear softmax.
+  // NetConfig head "frames": frequency is averaged out after the blocks, the head scores every
+  // time step and the window is their linear softmax.
   bool frame_head = false;
 };
 
@@ -59,6 +60,8 @@ class CnnRuntime {
     bool pool_time = true;                                     // else frequency only
     std::vector<float> weight;                                 // [out, in * k * k]
     std::vector<float> bias;                                   // [out]
+    int pooled_rows() const { return out_rows / 2; }
+    int pooled_cols() const { return pool_time ? out_cols / 2 : out_cols; }
   };
   struct Linear {
     int inputs = 0, outputs = 0;

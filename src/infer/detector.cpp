@@ -42,6 +42,7 @@ class CnnScorer : public Scorer {
         features_(std::move(features)),
         threshold_(threshold),
         step_threshold_(step_threshold),
+        frame_step_(net.frame_step),
         cnn_(cnn_layout(net, features_), weights) {}
 
   std::string name() const override { return name_; }
@@ -52,7 +53,7 @@ class CnnScorer : public Scorer {
 
   double step_seconds() const override {
     return cnn_.steps_per_input() > 0
-               ? static_cast<double>(kFrameStep * features_.hop()) / features_.sample_rate
+               ? static_cast<double>(frame_step_ * features_.hop()) / features_.sample_rate
                : 0.0;
   }
 
@@ -98,6 +99,7 @@ class CnnScorer : public Scorer {
   std::string name_;
   FeatureConfig features_;
   double threshold_, step_threshold_;
+  int frame_step_;  // input columns per step of a frame head
   CnnRuntime cnn_;
 };
 

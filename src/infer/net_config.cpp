@@ -23,6 +23,10 @@ int NetConfig::kernel_of(int block) const {
   return kernels[std::min(static_cast<size_t>(block), kernels.size() - 1)];
 }
 
+bool NetConfig::pools_time(int block) const {
+  return head != "frames" || (1 << block) < frame_step;
+}
+
 namespace {
 
 void check(bool ok, const std::string& where, const std::string& message) {
@@ -44,6 +48,10 @@ void validate(const NetConfig& c) {
   check(c.hidden >= 0, w, fmt::format("hidden must be 0 or more, got {}", c.hidden));
   check(c.head == "window" || c.head == "frames", w,
         fmt::format("head must be \"window\" or \"frames\", got \"{}\"", c.head));
+  const bool power_of_two = c.frame_step >= 1 && (c.frame_step & (c.frame_step - 1)) == 0;
+  check(power_of_two && c.frame_step <= (1 << c.depth), w,
+        fmt::format("frame_step must be a power of two from 1 to 2^depth ({}), got {}",
+                    1 << c.depth, c.frame_step));
 }
 
 }  // namespace
@@ -53,7 +61,7 @@ const auto kNetFields = std::make_tuple(
     jf::field("max_channels", &NetConfig::max_channels), jf::field("kernels", &NetConfig::kernels),
     jf::field("batch_norm", &NetConfig::batch_norm), jf::field("dropout", &NetConfig::dropout),
     jf::field("pool", &NetConfig::pool), jf::field("hidden", &NetConfig::hidden),
-    jf::field("head", &NetConfig::head));
+    jf::field("head", &NetConfig::head), jf::field("frame_step", &NetConfig::frame_step));
 
 void to_json(nlohmann::json& j, const NetConfig& c) { jf::write(j, c, kNetFields); }
 

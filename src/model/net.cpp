@@ -19,9 +19,7 @@ torch::nn::Sequential conv_blocks(const NetConfig& config) {
         torch::nn::Conv2dOptions(in_channels, out, k).padding(k / 2).bias(!config.batch_norm)));
     if (config.batch_norm) blocks->push_back(torch::nn::BatchNorm2d(out));
     blocks->push_back(torch::nn::ReLU());
-    // The frame head keeps time resolution after the first two blocks (kFrameStep = 2 x 2).
-    const bool halve_time = config.head != "frames" || (1 << b) < kFrameStep;
-    const std::vector<int64_t> pool{2, halve_time ? 2 : 1};
+    const std::vector<int64_t> pool{2, config.pools_time(b) ? 2 : 1};
     if (config.pool == "avg")
       blocks->push_back(torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(pool)));
     else

@@ -36,7 +36,8 @@ class CnnImpl : public NetworkImpl {
   CnnImpl(const NetConfig& config, int rows, int cols);
   torch::Tensor forward(const torch::Tensor& input) override;
   Scores forward_steps(const torch::Tensor& input) override;
-  // Frame head only: probability per time step [B, steps], each step kFrameStep input columns.
+  // Frame head only: probability per time step [B, steps], each step NetConfig::frame_step input
+  // columns.
   torch::Tensor step_probabilities(const torch::Tensor& input);
   // The window logits [B] of step probabilities [B, steps] (linear softmax).
   static torch::Tensor pool_steps(const torch::Tensor& steps);

@@ -112,15 +112,16 @@ Targets batch_targets(const std::vector<int>& labels, const FrameTargets& frames
   return t;
 }
 
-// Column targets [B, cols] -> step targets [B, steps]: the mean of each step's kFrameStep columns.
-torch::Tensor step_targets(const torch::Tensor& frames, int64_t steps) {
-  return frames.narrow(1, 0, steps * kFrameStep).reshape({-1, steps, kFrameStep}).mean(2);
+// Column targets [B, cols] -> step targets [B, steps]: the mean of each step's frame_step columns.
+torch::Tensor step_targets(const torch::Tensor& frames, int64_t steps, int frame_step) {
+  return frames.narrow(1, 0, steps * frame_step).reshape({-1, steps, frame_step}).mean(2);
 }
 
 // Class-weighted cross-entropy of the steps of the samples whose targets are known.
-torch::Tensor step_loss(const torch::Tensor& step_logits, const Targets& t, ClassWeights w) {
+torch::Tensor step_loss(const torch::Tensor& step_logits, const Targets& t, ClassWeights w,
+                        int frame_step) {
   const int64_t steps = step_logits.size(1);
-  const auto target = step_targets(t.frames, steps);
+  const auto target = step_targets(t.frames, steps, frame_step);
   const auto weights = (target * w.sax + (1 - target) * w.not_sax) * t.known.unsqueeze(1);
   const auto sum = torch::nn::functional::binary_cross_entropy_with_logits(
       step_logits, target,
@@ -191,7 +192,8 @@ struct StepScores {
   std::vector<int> labels;
 };
 StepScores score_steps(const Network& net, const ModelKind& kind, const FeatureSource& data,
-                       const FrameTargets& frames, const std::vector<size_t>& indices) {
+                       const FrameTargets& frames, const std::vector<size_t>& indices,
+                       int frame_step) {
   std::vector<size_t> timed;
   for (size_t i : indices)
     if (has_frames(frames, i)) timed.push_back(i);
@@ -205,7 +207,7 @@ StepScores score_steps(const Network& net, const ModelKind& kind, const FeatureS
     if (!scores.step_logits.defined()) return {};
     const auto p = torch::sigmoid(scores.step_logits).contiguous();
     const auto truth =
-        step_targets(batch_targets({}, frames, batch).frames, p.size(1)).contiguous();
+        step_targets(batch_targets({}, frames, batch).frames, p.size(1), frame_step).contiguous();
     out.probabilities.insert(out.probabilities.end(), p.data_ptr<float>(),
                              p.data_ptr<float>() + p.numel());
     for (int64_t k = 0; k < truth.numel(); ++k)
@@ -313,7 +315,8 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
       const auto& logits = scores.logits;
       auto loss = weighted_loss(logits, y, weights);
       if (config.step_weight > 0 && targets.has_frames() && scores.step_logits.defined())
-        loss = loss + config.step_weight * step_loss(scores.step_logits, targets, step_weights);
+        loss = loss + config.step_weight * step_loss(scores.step_logits, targets, step_weights,
+                                                     config.net.frame_step);
       loss.backward();
       if (config.clip_norm > 0)
         torch::nn::utils::clip_grad_norm_(net->parameters(), config.clip_norm);
@@ -411,15 +414,15 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
 // Step metrics of the validation and test samples with known sax times, at the step threshold
 // with the best F1 on validation steps (issue 6 measures detection by frame F1).
 void measure_steps(const Network& net, const ModelKind& kind, const FeatureSource& data,
-                   const FrameTargets& frames, const Split& split, TrainResult& r) {
+                   const FrameTargets& frames, const Split& split, int frame_step, TrainResult& r) {
   for (const auto* part : {&split.train, &split.validation, &split.test})
     for (size_t i : *part) r.timed_samples += has_frames(frames, i);
-  const auto validation = score_steps(net, kind, data, frames, split.validation);
+  const auto validation = score_steps(net, kind, data, frames, split.validation, frame_step);
   if (validation.labels.empty()) return;
   r.validation_steps = compute_metrics(
       validation.probabilities, validation.labels,
       choose_threshold(validation.probabilities, validation.labels, ThresholdGoal::f1));
-  const auto test = score_steps(net, kind, data, frames, split.test);
+  const auto test = score_steps(net, kind, data, frames, split.test, frame_step);
   r.test_steps = compute_metrics(test.probabilities, test.labels, r.validation_steps.threshold);
 }
 
@@ -509,7 +512,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const auto test_labels = labels_of(labels, split.test);
   const auto test_p = predict(out.net, *kind, data, split.test);
   r.test = compute_metrics(test_p, test_labels, threshold);
-  measure_steps(out.net, *kind, data, frames, split, r);
+  measure_steps(out.net, *kind, data, frames, split, config.net.frame_step, r);
   r.seconds = seconds_since(started);
   if (!model_dir.empty()) {
     r.model_dir = model_dir;

@@ -122,14 +122,16 @@ TEST(CnnRuntime, EqualsLibTorchAt256By216) {
 }
 
 TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
-  for (const char* pool : {"max", "avg"}) {
+  for (const auto& [pool, frame_step] :
+       std::vector<std::pair<std::string, int>>{{"max", 4}, {"avg", 4}, {"max", 2}}) {
     NetConfig frames;
     frames.head = "frames";
     frames.pool = pool;
+    frames.frame_step = frame_step;
     expect_runtime_equals_torch(frames, 128, 108);
     auto net = random_cnn(frames, 128, 108, 5);
     const CnnRuntime runtime(cnn_layout(frames, features_of(128, 108)), weights_of(*net));
-    ASSERT_EQ(runtime.steps_per_input(), 108 / kFrameStep);
+    ASSERT_EQ(runtime.steps_per_input(), 108 / frame_step);
     const auto inputs = random_inputs(3, 128, 108);
     std::vector<float> steps;
     runtime.probabilities(inputs, 2, &steps);
@@ -140,7 +142,8 @@ TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
     const auto expected = net->step_probabilities(batch).contiguous();
     ASSERT_EQ(steps.size(), static_cast<size_t>(expected.numel()));
     for (size_t i = 0; i < steps.size(); ++i)
-      EXPECT_NEAR(steps[i], expected.data_ptr<float>()[i], 1e-4) << pool << " step " << i;
+      EXPECT_NEAR(steps[i], expected.data_ptr<float>()[i], 1e-4)
+          << pool << " frame_step " << frame_step << " step " << i;
   }
   NetConfig window;
   window.head = "window";

@@ -247,6 +247,34 @@ TEST(Train, FrameTargetsTeachEachStepWhereTheSaxSounds) {
                    taught.validation_steps.threshold);
 }
 
+TEST(Train, FinerFrameStepsAreTaughtAndTimedToo) {
+  auto config = small_config();
+  config.net.head = "frames";
+  config.net.frame_step = 2;  // steps of two columns: the first block alone halves time
+  const auto task = make_partial_task(config.features);
+  testing::TempDir dir;
+  const auto result = train_arrays(task.data, task.split, config, dir / "fine", quietly());
+  EXPECT_GT(result.test_steps.tp + result.test_steps.fn, 0);
+  EXPECT_GE(result.test_steps.balanced_accuracy, 0.9);
+  EXPECT_DOUBLE_EQ(load_detector(dir / "fine")->step_seconds(),
+                   2.0 * config.features.hop() / config.features.sample_rate);
+}
+
+TEST(Train, AFrameStepMustBeAPowerOfTwoTheBlocksCanPool) {
+  nlohmann::json j = NetConfig{};
+  j.erase("frame_step");  // model.json from before the field: four columns
+  EXPECT_EQ(j.get<NetConfig>().frame_step, 4);
+  for (int bad : {0, 3, 6, 64}) {  // 64 > 2^5, more than five blocks can halve
+    j["frame_step"] = bad;
+    try {
+      j.get<NetConfig>();
+      ADD_FAILURE() << "frame_step " << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("frame_step"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Train, AnUnknownHeadIsRejected) {
   EXPECT_THROW(
       {

@@ -28,7 +28,8 @@ struct NetConfig {
   std::string head = "frames";
   // Frame head: input columns per time step, a power of two up to 2^depth. The first
   // log2(frame_step) blocks halve time, the rest pool frequency only. 4 columns are 0.186 s at
-  // the default features; 2 give steps of 0.093 s for about 1.7x the conv work.
+  // the default features; 2 give steps of 0.093 s and took 1.3x the time to train and to
+  // predict (docs/detection.md, "Finer steps").
   int frame_step = 4;
 
   int channels_of(int block) const;  // output channels of a conv block

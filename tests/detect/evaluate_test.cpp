@@ -101,6 +101,39 @@ TEST(Evaluator, FramesAreCountedByTheLeadPlayingThen) {
   EXPECT_NE(format_human(evaluator.result()).find("trombone 0.60"), std::string::npos);
 }
 
+// Passages come in songs: the share's interval resamples songs, narrows as songs are added,
+// is the same on every run, and collapses where every song is found whole.
+TEST(Evaluator, PassageShareComesWithAnIntervalOverSongs) {
+  auto add_songs = [](Evaluator& evaluator, int copies) {
+    for (int i = 0; i < copies; ++i) {
+      evaluator.add(predicted(10, {{1, 3}, {5, 7}}), truth({{1, 3}, {5, 7}}));  // both found
+      evaluator.add(predicted(10, {}), truth({{1, 3}, {5, 7}}));                // none found
+      evaluator.add(predicted(10, {}), truth({}));  // a clean song has no passages to resample
+    }
+  };
+  Evaluator few, many, perfect;
+  add_songs(few, 2);
+  add_songs(many, 16);
+  const Evaluation f = few.result(), m = many.result();
+  EXPECT_DOUBLE_EQ(f.segments_within_1s, 0.5);
+  EXPECT_DOUBLE_EQ(m.segments_within_1s, 0.5);
+  EXPECT_LT(f.segments_within_1s_low, 0.5);
+  EXPECT_GT(f.segments_within_1s_high, 0.5);
+  EXPECT_GE(f.segments_within_1s_low, 0.0);
+  EXPECT_LE(f.segments_within_1s_high, 1.0);
+  EXPECT_GT(m.segments_within_1s_low, f.segments_within_1s_low);
+  EXPECT_LT(m.segments_within_1s_high, f.segments_within_1s_high);
+  EXPECT_EQ(many.result().segments_within_1s_low, m.segments_within_1s_low) << "seeded";
+  perfect.add(predicted(10, {{1, 3}}), truth({{1, 3}}));
+  perfect.add(predicted(10, {{2, 6}}), truth({{2, 6}}));
+  EXPECT_DOUBLE_EQ(perfect.result().segments_within_1s_low, 1.0);
+  EXPECT_DOUBLE_EQ(perfect.result().segments_within_1s_high, 1.0);
+  const auto j = to_json(f);
+  ASSERT_TRUE(j["segments_within_1s_interval"].is_array());
+  EXPECT_DOUBLE_EQ(j["segments_within_1s_interval"][0].get<double>(), f.segments_within_1s_low);
+  EXPECT_NE(format_human(f).find("95% interval over songs"), std::string::npos);
+}
+
 TEST(Evaluator, JsonHasTheDocumentedKeys) {
   Evaluator evaluator;
   evaluator.add(predicted(10, {{2, 6}}), truth({{2, 6}}));

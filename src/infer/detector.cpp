@@ -118,7 +118,7 @@ std::unique_ptr<Scorer> cnn_scorer(const fs::path& model_dir, const nlohmann::js
   const auto threshold = description.at("threshold").get<double>();
   return std::make_unique<CnnScorer>(description.value("name", model_dir.filename().string()),
                                      description.at("features").get<FeatureConfig>(),
-                                     description.at("net").get<NetConfig>(), threshold,
+                                     net_of_model(description), threshold,
                                      description.value("step_threshold", threshold), weights);
 }
 

@@ -70,4 +70,15 @@ void from_json(const nlohmann::json& j, NetConfig& c) {
   validate(c);
 }
 
+NetConfig net_of_model(const nlohmann::json& model_description) {
+  auto net = model_description.at("net");
+  if (net.is_object()) {
+    // Fields added after the first model.json, with the value every model had before them.
+    static const nlohmann::json kBeforeTheField = {{"head", "window"}, {"frame_step", 4}};
+    for (const auto& [field, then] : kBeforeTheField.items())
+      if (!net.contains(field)) net[field] = then;
+  }
+  return net.get<NetConfig>();
+}
+
 }  // namespace sax

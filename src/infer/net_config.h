@@ -40,4 +40,9 @@ struct NetConfig {
 void to_json(nlohmann::json& j, const NetConfig& c);
 void from_json(const nlohmann::json& j, NetConfig& c);  // validates; sax::Error names the field
 
+// The net a model.json describes. A field missing there (a model written before the field
+// existed) means what models did then, not today's default, which only training configs take:
+// no "head" is the window head, no "frame_step" is 4 columns.
+NetConfig net_of_model(const nlohmann::json& model_description);
+
 }  // namespace sax

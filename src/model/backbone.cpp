@@ -210,7 +210,7 @@ std::unique_ptr<ModelKind> backbone_kind(const TrainConfig& config) {
 
 std::unique_ptr<Scorer> load_backbone_scorer(const fs::path& model_dir,
                                              const nlohmann::json& description) {
-  const auto net = description.at("net").get<NetConfig>();
+  const auto net = net_of_model(description);
   const auto features = description.at("features").get<FeatureConfig>();
   const double threshold = description.at("threshold").get<double>();
   const std::string name = description.value("name", model_dir.filename().string());

@@ -33,7 +33,8 @@ void start_from(Cnn& net, const std::string& model_dir, const TrainConfig& confi
   if (description.value("kind", "cnn") != "cnn")
     throw Error(fmt::format("{}: init needs a CNN model, this one is a {}",
                             description_file.string(), description.value("kind", "")));
-  if (description.value("net", nlohmann::json()) != nlohmann::json(config.net) ||
+  if (!description.contains("net") ||
+      nlohmann::json(net_of_model(description)) != nlohmann::json(config.net) ||
       description.value("features", nlohmann::json()) != nlohmann::json(config.features))
     throw Error(fmt::format(
         "{}: its net and features differ from this run's; init needs the same architecture",

@@ -22,7 +22,7 @@ std::unique_ptr<Scorer> load_with_libtorch(const fs::path& model_dir,
   if (kind != "cnn") throw Error(fmt::format("unknown model kind \"{}\"", kind));
   // A CNN from before model.safetensors: its weights through LibTorch, then the same runtime.
   const auto features = description.at("features").get<FeatureConfig>();
-  Cnn legacy(description.at("net").get<NetConfig>(), features.n_mels, features.frames);
+  Cnn legacy(net_of_model(description), features.n_mels, features.frames);
   load_model_weights(legacy, model_dir);
   return cnn_scorer(model_dir, description, weights_of(*legacy));
 }

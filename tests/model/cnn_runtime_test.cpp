@@ -204,15 +204,20 @@ TEST(Weights, ArchitectureMismatchNamesFileAndTensor) {
   EXPECT_THROW(load_weights(*fewer, dir / kWeightsFile), Error);  // extra tensors in the file
 }
 
-// A model folder as training writes it, with the weights in `weights_file`.
-void write_model_folder(const std::filesystem::path& dir, Cnn& net, bool legacy) {
+// A model folder as training writes it (the weights in model.pt when `legacy`), its model.json
+// without the net fields in `missing`, as one written before them.
+void write_model_folder(const std::filesystem::path& dir, Cnn& net, bool legacy,
+                        const NetConfig& config = {},
+                        const std::vector<std::string>& missing = {}) {
   std::filesystem::create_directories(dir);
   if (legacy)
     torch::save(net, (dir / kLegacyWeightsFile).string());
   else
     save_weights(*net, dir / kWeightsFile);
+  nlohmann::json described = config;
+  for (const auto& field : missing) described.erase(field);
   std::ofstream(dir / "model.json")
-      << nlohmann::json{{"features", FeatureConfig{}}, {"net", NetConfig{}}, {"threshold", 0.5}};
+      << nlohmann::json{{"features", FeatureConfig{}}, {"net", described}, {"threshold", 0.5}};
 }
 
 TEST(Weights, DetectorReadsNewAndLegacyFoldersAlike) {
@@ -226,6 +231,35 @@ TEST(Weights, DetectorReadsNewAndLegacyFoldersAlike) {
   EXPECT_EQ(fresh, legacy);
   const auto expected = torch_probabilities(net, log_mel_batch({audio}, FeatureConfig{}));
   EXPECT_NEAR(fresh[0], expected[0], 1e-4);
+}
+
+TEST(Weights, AModelFromBeforeANetFieldIsReadAsItWasTrained) {
+  // Models older than "head" had the window head, older than "frame_step" four columns per
+  // step, whatever today's defaults are.
+  NetConfig window, frames;
+  window.head = "window";
+  frames.head = "frames";
+  frames.frame_step = 4;
+  const std::vector<std::pair<NetConfig, std::vector<std::string>>> olds = {
+      {window, {"head", "frame_step"}}, {frames, {"frame_step"}}};
+  const auto audio = testing::tone(5.0, 22050, 1, 440.0, 0.3);
+  for (const auto& [config, missing] : olds) {
+    SCOPED_TRACE(config.head);
+    testing::TempDir dir;
+    auto net = random_cnn(config, 128, 108, 3);
+    write_model_folder(dir / "complete", net, false, config);
+    write_model_folder(dir / "old", net, false, config, missing);
+    const auto complete = load_detector(dir / "complete"), old = load_detector(dir / "old");
+    EXPECT_EQ(old->score_windows({audio}), complete->score_windows({audio}));
+    EXPECT_DOUBLE_EQ(old->step_seconds(), complete->step_seconds());
+  }
+  // What a model.json states is taken as it is; a training config's missing field is the default.
+  NetConfig fine;
+  fine.frame_step = 2;
+  EXPECT_EQ(net_of_model({{"net", fine}}).frame_step, 2);
+  nlohmann::json config = NetConfig{};
+  config.erase("frame_step");
+  EXPECT_EQ(config.get<NetConfig>().frame_step, NetConfig{}.frame_step);
 }
 
 TEST(Weights, PlainSaxdetectHandsOlderModelsToSaxdetectTorch) {

@@ -200,8 +200,8 @@ Analysis build_analysis(Scored scored, const Scorer& scorer, const Geometry& g,
   const double window = short_file ? a.duration : static_cast<double>(g.window) / g.rate;
   const auto& p = scored.probabilities;
   for (size_t i = 0; i < p.size(); ++i) a.windows.push_back({i * hop, i * hop + window, p[i]});
-  // A frame model places segments by its steps (a fifth of a second), a window model by the
-  // hop-long slots of its windows.
+  // A frame model places segments by its steps (a tenth of a second by default), a window model by
+  // the hop-long slots of its windows.
   const double step = scorer.step_seconds();
   const bool by_steps = !scored.steps.empty() && step > 0 && !short_file;
   a.threshold = options.smoothing.enter >= 0 ? options.smoothing.enter

@@ -20,7 +20,7 @@ namespace sax::detect {
 inline const char* const kAnalysisHelp = R"(How detection works:
   Windows as long as the model's input (5 s for the CNN) slide over the file every --hop
   seconds; each gets a saxophone probability. Each window stands for the hop-long slot at its
-  centre. A frame model (the default CNN) also scores every ~0.19 s step of each window; the
+  centre. A frame model (the default CNN) also scores every ~0.09 s step of each window; the
   steps of overlapping windows are averaged on a timeline of quarter-step slots, and segments
   come from that timeline instead. Smoothing then runs, in this order:
     1. a median filter over --median consecutive windows or slots (odd; 1 = off) removes blips;

@@ -20,7 +20,7 @@
 // i*hop + (window+hop)/2]; the first and last slots stretch to the file's start and end.
 // Files shorter than one window are scored as one zero-padded window covering the file.
 // Frame models (Scorer::step_seconds() > 0, NetConfig head "frames") say more: each window's
-// probability per step (0.19 s at the default frame_step); steps of overlapping windows are
+// probability per step (0.09 s at the default frame_step); steps of overlapping windows are
 // averaged into one timeline and segments come from that timeline, so their ends are placed to
 // a fraction of a second instead of to the hop (the window probabilities are still reported).
 // The timeline's slots are a quarter step long, so each window's steps land where that window

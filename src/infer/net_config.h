@@ -27,10 +27,11 @@ struct NetConfig {
   // (conv blocks -> flatten -> fully connected), the original design.
   std::string head = "frames";
   // Frame head: input columns per time step, a power of two up to 2^depth. The first
-  // log2(frame_step) blocks halve time, the rest pool frequency only. 4 columns are 0.186 s at
-  // the default features; 2 give steps of 0.093 s and took 1.3x the time to train and to
-  // predict (docs/detection.md, "Finer steps").
-  int frame_step = 4;
+  // log2(frame_step) blocks halve time, the rest pool frequency only. 2 columns are 0.093 s at
+  // the default features. Against 4 (0.186 s, the default until 2026-11-26) they placed 4
+  // points more passages within 1 s on 420 unseen songs, for 1.3x the time to train and to
+  // predict (docs/detection.md, "Finer steps" and "420 unseen songs").
+  int frame_step = 2;
 
   int channels_of(int block) const;  // output channels of a conv block
   int kernel_of(int block) const;

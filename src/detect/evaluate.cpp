@@ -169,17 +169,21 @@ std::string format_human(const Evaluation& e) {
   for (const auto& [lead, f] : e.by_lead)
     leads +=
         fmt::format("{}{} {:.2f}", leads.empty() ? "" : ", ", lead, ratio(f.correct, f.frames));
+  // Resampling one song always draws that song: its "interval" would be the point itself.
+  const std::string interval =
+      e.sax_files < 2
+          ? fmt::format("{} with sax: no interval", e.sax_files ? "one song" : "no song")
+          : fmt::format("95% interval over songs {:.0f}-{:.0f}%", 100 * e.segments_within_1s_low,
+                        100 * e.segments_within_1s_high);
   return fmt::format(
       "files {} ({} with sax, {} without)\n"
       "frame precision {:.3f}  recall {:.3f}  F1 {:.3f}\n"
       "clip accuracy {:.3f}  balanced accuracy {:.3f}\n"
-      "truth segments found with both ends within 1 s: {}/{} ({:.0f}%; 95% interval over songs "
-      "{:.0f}-{:.0f}%)\n"
+      "truth segments found with both ends within 1 s: {}/{} ({:.0f}%; {})\n"
       "frame accuracy by lead instrument: {}\n",
       e.files, e.sax_files, e.clean_files, e.frame_precision, e.frame_recall, e.frame_f1,
       e.clip_accuracy, e.clip_balanced_accuracy, e.matched_segments, e.truth_segments,
-      100 * e.segments_within_1s, 100 * e.segments_within_1s_low, 100 * e.segments_within_1s_high,
-      leads.empty() ? "-" : leads);
+      100 * e.segments_within_1s, interval, leads.empty() ? "-" : leads);
 }
 
 }  // namespace sax::detect

@@ -132,6 +132,11 @@ TEST(Evaluator, PassageShareComesWithAnIntervalOverSongs) {
   ASSERT_TRUE(j["segments_within_1s_interval"].is_array());
   EXPECT_DOUBLE_EQ(j["segments_within_1s_interval"][0].get<double>(), f.segments_within_1s_low);
   EXPECT_NE(format_human(f).find("95% interval over songs"), std::string::npos);
+  Evaluator one;  // a single sax song cannot be resampled into an interval
+  one.add(predicted(10, {{1, 3}}), truth({{1, 3}, {5, 7}}));
+  one.add(predicted(10, {}), truth({}));
+  const auto human = format_human(one.result());
+  EXPECT_NE(human.find("1/2 (50%; one song with sax: no interval)"), std::string::npos) << human;
 }
 
 TEST(Evaluator, JsonHasTheDocumentedKeys) {

@@ -119,12 +119,15 @@ CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
   layout.avg_pool = net.pool == "avg";
   layout.hidden = net.hidden;
   layout.frame_head = net.head == "frames";
+  layout.gru = net.gru;
   return layout;
 }
 
 // One thread's buffers, sized for the largest layer and reused window after window.
 struct CnnRuntime::Workspace {
-  std::vector<float> cols, conv, a, b, hidden, out, step;
+  std::vector<float> cols, conv, a, b, hidden, out;
+  std::vector<float> features;  // [steps, fc_inputs]: each step's input to the head
+  std::vector<float> gates, state, state_gates, recurrent;
 };
 
 CnnRuntime::CnnRuntime(const CnnLayout& layout, const WeightsFile& weights) : layout_(layout) {
@@ -170,8 +173,20 @@ CnnRuntime::CnnRuntime(const CnnLayout& layout, const WeightsFile& weights) : la
   }
   if (layout.frame_head) steps_ = cols;
   fc_inputs_ = layout.frame_head ? channels : static_cast<int64_t>(channels) * rows * cols;
-  // The head's Sequential: [dropout, linear, ReLU,] dropout, linear.
   int64_t width = fc_inputs_;
+  if (layout.gru > 0) {
+    const int64_t units = layout.gru, gates = 3 * units;
+    for (const std::string direction : {"", "_reverse"}) {
+      auto linear = [&](const std::string& kind, int64_t inputs) {
+        return Linear{static_cast<int>(inputs), static_cast<int>(gates),
+                      values(weights, "gru.weight_" + kind + "_l0" + direction, {gates, inputs}),
+                      values(weights, "gru.bias_" + kind + "_l0" + direction, {gates})};
+      };
+      gru_.push_back({linear("ih", width), linear("hh", units)});
+    }
+    width = 2 * units;
+  }
+  // The head's Sequential: [dropout, linear, ReLU,] dropout, linear.
   int index = 1;
   for (int64_t outputs :
        layout.hidden > 0 ? std::vector<int64_t>{layout.hidden, 1} : std::vector<int64_t>{1}) {
@@ -213,6 +228,56 @@ float CnnRuntime::head_logit(const float* x, Workspace& work) const {
   return x[0];
 }
 
+// The last conv map [channels, rows, steps] averaged over frequency into work.features
+// [steps, channels], LibTorch's mean(2).transpose(1, 2).
+void CnnRuntime::step_features(const float* conv_out, Workspace& work) const {
+  const Conv& last = convs_.back();
+  const int channels = last.out_channels, rows = last.pooled_rows();
+  work.features.assign(static_cast<size_t>(steps_) * channels, 0.0f);
+  for (int c = 0; c < channels; ++c)
+    for (int y = 0; y < rows; ++y) {
+      const float* row = conv_out + (static_cast<size_t>(c) * rows + y) * steps_;
+      for (int t = 0; t < steps_; ++t)
+        work.features[static_cast<size_t>(t) * channels + c] += row[t];
+    }
+  for (float& v : work.features) v /= static_cast<float>(rows);
+}
+
+// LibTorch's bidirectional GRU over work.features into work.recurrent [steps, 2 * units]:
+//   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
+//   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) * n + z * h.
+// The input projections of all steps are one matrix product; the recurrence is step by step.
+void CnnRuntime::run_gru(Workspace& work) const {
+  const int units = gru_[0].hidden.inputs, gates = 3 * units;
+  const int inputs = gru_[0].input.inputs;
+  work.recurrent.resize(static_cast<size_t>(steps_) * 2 * units);
+  for (int d = 0; d < 2; ++d) {
+    const GruDirection& dir = gru_[d];
+    work.gates.resize(static_cast<size_t>(steps_) * gates);  // [steps, 3 * units]
+    for (int t = 0; t < steps_; ++t)
+      std::copy(dir.input.bias.begin(), dir.input.bias.end(), work.gates.begin() + t * gates);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, steps_, gates, inputs, 1.0f,
+                work.features.data(), inputs, dir.input.weight.data(), inputs, 1.0f,
+                work.gates.data(), gates);
+    work.state.assign(units, 0.0f);
+    for (int i = 0; i < steps_; ++i) {
+      const int t = d == 0 ? i : steps_ - 1 - i;
+      work.state_gates.assign(dir.hidden.bias.begin(), dir.hidden.bias.end());
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, gates, units, 1.0f, dir.hidden.weight.data(), units,
+                  work.state.data(), 1, 1.0f, work.state_gates.data(), 1);
+      const float* x = work.gates.data() + static_cast<size_t>(t) * gates;
+      const float* h = work.state_gates.data();
+      float* out = work.recurrent.data() + static_cast<size_t>(t) * 2 * units + d * units;
+      for (int j = 0; j < units; ++j) {
+        const float r = 1.0f / (1.0f + std::exp(-(x[j] + h[j])));
+        const float z = 1.0f / (1.0f + std::exp(-(x[units + j] + h[units + j])));
+        const float n = std::tanh(x[2 * units + j] + r * h[2 * units + j]);
+        out[j] = work.state[j] = (1.0f - z) * n + z * work.state[j];
+      }
+    }
+  }
+}
+
 float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* steps) const {
   if (input.rows != layout_.rows || input.cols != layout_.cols ||
       input.values.size() != static_cast<size_t>(input.rows) * input.cols)
@@ -228,18 +293,14 @@ float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* 
   }
   // Window head: flattened [C, H, W] as LibTorch's flatten(1).
   if (!layout_.frame_head) return 1.0f / (1.0f + std::exp(-head_logit(x, work)));
-  // Frame head: each time step's channels averaged over frequency, scored one by one.
-  const Conv& last = convs_.back();
-  const int channels = last.out_channels, rows = last.pooled_rows();
-  work.step.resize(channels);
-  for (int t = 0; t < steps_; ++t) {
-    for (int c = 0; c < channels; ++c) {
-      float sum = 0;
-      for (int y = 0; y < rows; ++y) sum += x[(static_cast<size_t>(c) * rows + y) * steps_ + t];
-      work.step[c] = sum / rows;
-    }
-    steps[t] = 1.0f / (1.0f + std::exp(-head_logit(work.step.data(), work)));
-  }
+  // Frame head: each time step's channels averaged over frequency, [through the GRU,] scored
+  // one by one.
+  step_features(x, work);
+  if (!gru_.empty()) run_gru(work);
+  const std::vector<float>& head_inputs = gru_.empty() ? work.features : work.recurrent;
+  const size_t width = head_inputs.size() / steps_;
+  for (int t = 0; t < steps_; ++t)
+    steps[t] = 1.0f / (1.0f + std::exp(-head_logit(head_inputs.data() + t * width, work)));
   return linear_softmax(steps, steps_);
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // The CNN's forward pass without LibTorch, for inference: conv blocks (batch norm folded into
 // the convolutions at load) as im2col + one CBLAS sgemm each, ReLU, 2x2 pooling, flatten in
-// LibTorch's [C, H, W] order (or, for a frame head, the mean over frequency scored step by
-// step), the fully connected head and a sigmoid. Dropout is the identity
-// (eval mode). Equals LibTorch's Cnn (src/model/net.h) in eval mode to ~1e-5 (tests/model).
+// LibTorch's [C, H, W] order (or, for a frame head, the mean over frequency, optionally through
+// a bidirectional GRU, scored step by step), the fully connected head and a sigmoid. Dropout is
+// the identity (eval mode). Equals LibTorch's Cnn (src/model/net.h) in eval mode to ~1e-5
+// (tests/model).
 //
 //   CnnRuntime cnn(layout, WeightsFile::read(dir / "model.safetensors"));
 //   std::vector<float> p = cnn.probabilities(spectrograms);  // normalised log-mels
@@ -31,6 +32,7 @@ struct CnnLayout {
   // NetConfig head "frames": frequency is averaged out after the blocks, the head scores every
   // time step and the window is their linear softmax.
   bool frame_head = false;
+  int gru = 0;  // frame head: units per direction of the bidirectional GRU over the steps; 0: none
 };
 
 // `net` resolved for inputs of `features`' shape: the same network as LibTorch's Cnn
@@ -68,15 +70,23 @@ class CnnRuntime {
     std::vector<float> weight;  // [outputs, inputs]
     std::vector<float> bias;
   };
+  // One direction of LibTorch's GRU: gates in the order reset, update, new.
+  struct GruDirection {
+    Linear input;   // [3 * hidden, inputs]
+    Linear hidden;  // [3 * hidden, hidden]
+  };
   struct Workspace;
 
   float probability(const Spectrogram& input, Workspace& work, float* steps) const;
   float head_logit(const float* x, Workspace& work) const;
+  void step_features(const float* conv_out, Workspace& work) const;
+  void run_gru(Workspace& work) const;
   void forward_conv(const Conv& conv, const float* input, float* output, Workspace& work) const;
 
   CnnLayout layout_;
   std::vector<Conv> convs_;
-  std::vector<Linear> head_;  // [hidden, ] output
+  std::vector<GruDirection> gru_;  // forward, backward; empty without a GRU
+  std::vector<Linear> head_;       // [hidden, ] output
   int64_t fc_inputs_ = 0;
   int steps_ = 0;
 };

@@ -52,6 +52,8 @@ void validate(const NetConfig& c) {
   check(power_of_two && c.frame_step <= (1 << c.depth), w,
         fmt::format("frame_step must be a power of two from 1 to 2^depth ({}), got {}",
                     1 << c.depth, c.frame_step));
+  check(c.gru >= 0, w, fmt::format("gru must be 0 or more, got {}", c.gru));
+  check(c.gru == 0 || c.head == "frames", w, "gru needs the frame head (\"head\": \"frames\")");
 }
 
 }  // namespace
@@ -61,7 +63,8 @@ const auto kNetFields = std::make_tuple(
     jf::field("max_channels", &NetConfig::max_channels), jf::field("kernels", &NetConfig::kernels),
     jf::field("batch_norm", &NetConfig::batch_norm), jf::field("dropout", &NetConfig::dropout),
     jf::field("pool", &NetConfig::pool), jf::field("hidden", &NetConfig::hidden),
-    jf::field("head", &NetConfig::head), jf::field("frame_step", &NetConfig::frame_step));
+    jf::field("head", &NetConfig::head), jf::field("frame_step", &NetConfig::frame_step),
+    jf::field("gru", &NetConfig::gru));
 
 void to_json(nlohmann::json& j, const NetConfig& c) { jf::write(j, c, kNetFields); }
 
@@ -74,7 +77,8 @@ NetConfig net_of_model(const nlohmann::json& model_description) {
   auto net = model_description.at("net");
   if (net.is_object()) {
     // Fields added after the first model.json, with the value every model had before them.
-    static const nlohmann::json kBeforeTheField = {{"head", "window"}, {"frame_step", 4}};
+    static const nlohmann::json kBeforeTheField = {
+        {"head", "window"}, {"frame_step", 4}, {"gru", 0}};
     for (const auto& [field, then] : kBeforeTheField.items())
       if (!net.contains(field)) net[field] = then;
   }

@@ -32,6 +32,10 @@ struct NetConfig {
   // points more passages within 1 s on 420 unseen songs, for 1.3x the time to train and to
   // predict (docs/detection.md, "Finer steps" and "420 unseen songs").
   int frame_step = 2;
+  // Frame head: hidden units per direction of a bidirectional GRU between the steps' conv
+  // features and the head, so each step's decision hears the whole window (a CRNN, as in DCASE
+  // sound event detection); 0: each step is scored from its own features alone.
+  int gru = 0;
 
   int channels_of(int block) const;  // output channels of a conv block
   int kernel_of(int block) const;
@@ -43,7 +47,7 @@ void from_json(const nlohmann::json& j, NetConfig& c);  // validates; sax::Error
 
 // The net a model.json describes. A field missing there (a model written before the field
 // existed) means what models did then, not today's default, which only training configs take:
-// no "head" is the window head, no "frame_step" is 4 columns.
+// no "head" is the window head, no "frame_step" is 4 columns, no "gru" is none.
 NetConfig net_of_model(const nlohmann::json& model_description);
 
 }  // namespace sax

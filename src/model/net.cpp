@@ -57,7 +57,12 @@ CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols)
     : frame_head_(config.head == "frames") {
   features_ = register_module("features", conv_blocks(config));
   fc_inputs_ = dry_run_size(features_, config, rows, cols);
-  head_ = register_module("head", logit_head(config, fc_inputs_));
+  if (config.gru > 0)
+    gru_ = register_module(
+        "gru",
+        torch::nn::GRU(
+            torch::nn::GRUOptions(fc_inputs_, config.gru).batch_first(true).bidirectional(true)));
+  head_ = register_module("head", logit_head(config, gru_ ? 2 * config.gru : fc_inputs_));
 }
 
 torch::nn::Sequential logit_head(const NetConfig& config, int64_t inputs) {
@@ -103,7 +108,8 @@ torch::Tensor CnnImpl::step_probabilities(const torch::Tensor& input) {
 }
 
 torch::Tensor CnnImpl::step_logits(const torch::Tensor& input) {
-  const auto steps = features_->forward(input).mean(2).transpose(1, 2);  // [B, steps, channels]
+  auto steps = features_->forward(input).mean(2).transpose(1, 2);  // [B, steps, channels]
+  if (gru_) steps = std::get<0>(gru_->forward(steps));             // [B, steps, 2 * gru]
   return head_->forward(steps).squeeze(2);
 }
 

@@ -28,8 +28,9 @@ class NetworkImpl : public torch::nn::Module {
 using Network = std::shared_ptr<NetworkImpl>;
 
 // Window head: conv blocks -> flatten -> [dropout -> linear -> ReLU] -> dropout -> linear ->
-// one logit. Frame head (NetConfig::head): conv blocks -> mean over frequency -> the same head
-// on every time step -> step probabilities -> linear-softmax pooling -> one logit.
+// one logit. Frame head (NetConfig::head): conv blocks -> mean over frequency -> [bidirectional
+// GRU over the steps] -> the same head on every time step -> step probabilities ->
+// linear-softmax pooling -> one logit.
 // Input [B, 1, rows, cols]; output logits [B].
 class CnnImpl : public NetworkImpl {
  public:
@@ -51,6 +52,7 @@ class CnnImpl : public NetworkImpl {
   torch::Tensor step_logits(const torch::Tensor& input);
 
   torch::nn::Sequential features_{nullptr};
+  torch::nn::GRU gru_{nullptr};  // frame head with NetConfig::gru > 0 only
   torch::nn::Sequential head_{nullptr};
   int64_t fc_inputs_ = 0;
   bool frame_head_ = false;

@@ -121,29 +121,38 @@ TEST(CnnRuntime, EqualsLibTorchAt256By216) {
   expect_runtime_equals_torch_with_each_head({}, 256, 216);
 }
 
+// The runtime's step probabilities against LibTorch's step_probabilities, and its windows.
+void expect_steps_equal_torch(const NetConfig& frames) {
+  expect_runtime_equals_torch(frames, 128, 108);
+  auto net = random_cnn(frames, 128, 108, 5);
+  const CnnRuntime runtime(cnn_layout(frames, features_of(128, 108)), weights_of(*net));
+  ASSERT_EQ(runtime.steps_per_input(), 108 / frames.frame_step);
+  const auto inputs = random_inputs(3, 128, 108);
+  std::vector<float> steps;
+  runtime.probabilities(inputs, 2, &steps);
+  torch::NoGradGuard no_grad;
+  auto batch = torch::empty({3, 1, 128, 108});
+  for (int i = 0; i < 3; ++i)
+    std::copy(inputs[i].values.begin(), inputs[i].values.end(), batch[i].data_ptr<float>());
+  const auto expected = net->step_probabilities(batch).contiguous();
+  ASSERT_EQ(steps.size(), static_cast<size_t>(expected.numel()));
+  double spread = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_NEAR(steps[i], expected.data_ptr<float>()[i], 1e-4) << "step " << i;
+    spread = std::max(spread, std::abs(double(steps[i]) - steps[0]));
+  }
+  EXPECT_GT(spread, 1e-3) << "every step alike: the comparison shows little";
+}
+
 TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
   for (const auto& [pool, frame_step] :
        std::vector<std::pair<std::string, int>>{{"max", 4}, {"avg", 4}, {"max", 2}}) {
+    SCOPED_TRACE(pool + " frame_step " + std::to_string(frame_step));
     NetConfig frames;
     frames.head = "frames";
     frames.pool = pool;
     frames.frame_step = frame_step;
-    expect_runtime_equals_torch(frames, 128, 108);
-    auto net = random_cnn(frames, 128, 108, 5);
-    const CnnRuntime runtime(cnn_layout(frames, features_of(128, 108)), weights_of(*net));
-    ASSERT_EQ(runtime.steps_per_input(), 108 / frame_step);
-    const auto inputs = random_inputs(3, 128, 108);
-    std::vector<float> steps;
-    runtime.probabilities(inputs, 2, &steps);
-    torch::NoGradGuard no_grad;
-    auto batch = torch::empty({3, 1, 128, 108});
-    for (int i = 0; i < 3; ++i)
-      std::copy(inputs[i].values.begin(), inputs[i].values.end(), batch[i].data_ptr<float>());
-    const auto expected = net->step_probabilities(batch).contiguous();
-    ASSERT_EQ(steps.size(), static_cast<size_t>(expected.numel()));
-    for (size_t i = 0; i < steps.size(); ++i)
-      EXPECT_NEAR(steps[i], expected.data_ptr<float>()[i], 1e-4)
-          << pool << " frame_step " << frame_step << " step " << i;
+    expect_steps_equal_torch(frames);
   }
   NetConfig window;
   window.head = "window";
@@ -151,6 +160,42 @@ TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
                        weights_of(*random_cnn(window, 128, 108, 6)))
                 .steps_per_input(),
             0);
+}
+
+TEST(CnnRuntime, GruBetweenStepsAndHeadEqualsLibTorch) {
+  for (int units : {8, 32}) {
+    SCOPED_TRACE("gru " + std::to_string(units));
+    NetConfig crnn;
+    crnn.gru = units;
+    expect_steps_equal_torch(crnn);
+  }
+  // Without the hidden layer the GRU's outputs go straight to the logit.
+  NetConfig direct;
+  direct.gru = 16;
+  direct.hidden = 0;
+  expect_steps_equal_torch(direct);
+}
+
+TEST(CnnRuntime, AGruHearsTheWholeWindow) {
+  // A change in the window's last columns moves the first step's probability only through the
+  // GRU: the conv blocks alone see about a second around each step.
+  NetConfig crnn;
+  crnn.gru = 16;
+  auto net = random_cnn(crnn, 128, 108, 8);
+  const CnnRuntime runtime(cnn_layout(crnn, features_of(128, 108)), weights_of(*net));
+  auto inputs = random_inputs(1, 128, 108);
+  inputs.push_back(inputs[0]);
+  for (int row = 0; row < 128; ++row)
+    for (int col = 96; col < 108; ++col) inputs[1].values[row * 108 + col] += 3.0f;
+  std::vector<float> steps;
+  runtime.probabilities(inputs, 1, &steps);
+  const int per_input = runtime.steps_per_input();
+  EXPECT_GT(std::abs(steps[0] - steps[per_input]), 1e-5);
+  crnn.gru = 0;
+  auto plain = random_cnn(crnn, 128, 108, 8);
+  const CnnRuntime without(cnn_layout(crnn, features_of(128, 108)), weights_of(*plain));
+  without.probabilities(inputs, 1, &steps);
+  EXPECT_EQ(steps[0], steps[per_input]);
 }
 
 TEST(CnnRuntime, RefusesAnUnknownPoolAndATooDeepNet) {
@@ -257,6 +302,9 @@ TEST(Weights, AModelFromBeforeANetFieldIsReadAsItWasTrained) {
   NetConfig fine;
   fine.frame_step = 2;
   EXPECT_EQ(net_of_model({{"net", fine}}).frame_step, 2);
+  nlohmann::json before_gru = NetConfig{};
+  before_gru.erase("gru");
+  EXPECT_EQ(net_of_model({{"net", before_gru}}).gru, 0);
   nlohmann::json config = NetConfig{};
   config.erase("frame_step");
   EXPECT_EQ(config.get<NetConfig>().frame_step, NetConfig{}.frame_step);

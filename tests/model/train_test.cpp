@@ -264,6 +264,28 @@ TEST(Train, FinerFrameStepsAreTaughtAndTimedToo) {
                    2.0 * config.features.hop() / config.features.sample_rate);
 }
 
+TEST(Train, AGruFrameHeadIsTaughtAndDetectsWithoutLibTorch) {
+  auto config = small_config();
+  config.net.head = "frames";
+  config.net.gru = 16;
+  const auto task = make_partial_task(config.features);
+  testing::TempDir dir;
+  const auto result = train_arrays(task.data, task.split, config, dir / "crnn", quietly());
+  EXPECT_GE(result.test_steps.balanced_accuracy, 0.9);
+  // The model folder names its GRU, and the LibTorch-free detector runs it: the sax half of a
+  // clip scores higher than the plain half.
+  EXPECT_EQ(read_model_description(dir / "crnn").at("net").at("gru"), 16);
+  auto scorer = load_detector(dir / "crnn");
+  const auto clip = reed_enters_halfway(config.features);
+  std::vector<float> steps;
+  scorer->score_sliding_steps(clip.data(), clip.size(), clip.size(), steps);
+  ASSERT_FALSE(steps.empty());
+  const size_t half = steps.size() / 2;
+  double first_half = 0, second_half = 0;
+  for (size_t j = 0; j < steps.size(); ++j) (j < half ? first_half : second_half) += steps[j];
+  EXPECT_GT(second_half / (steps.size() - half), first_half / half + 0.3);
+}
+
 TEST(Train, AFrameStepMustBeAPowerOfTwoTheBlocksCanPool) {
   nlohmann::json j = NetConfig{};
   for (int bad : {0, 3, 6, 64}) {  // 64 > 2^5, more than five blocks can halve
@@ -273,6 +295,23 @@ TEST(Train, AFrameStepMustBeAPowerOfTwoTheBlocksCanPool) {
       ADD_FAILURE() << "frame_step " << bad << " accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("frame_step"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Train, AGruNeedsTheFrameHeadAndAPositiveSize) {
+  nlohmann::json j = NetConfig{};
+  j["gru"] = 16;
+  EXPECT_EQ(j.get<NetConfig>().gru, 16);
+  for (const auto& [field, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"gru", -1}, {"head", "window"}}) {
+    auto bad = j;
+    bad[field] = value;
+    try {
+      bad.get<NetConfig>();
+      ADD_FAILURE() << field << " " << value << " accepted with a GRU";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("gru"), std::string::npos) << e.what();
     }
   }
 }

@@ -299,7 +299,7 @@ TEST(Train, AFrameStepMustBeAPowerOfTwoTheBlocksCanPool) {
   }
 }
 
-TEST(Train, AGruNeedsTheFrameHeadAndAPositiveSize) {
+TEST(Train, AGruNeedsTheFrameHeadAndASizeOfZeroOrMore) {
   nlohmann::json j = NetConfig{};
   j["gru"] = 16;
   EXPECT_EQ(j.get<NetConfig>().gru, 16);

@@ -98,6 +98,8 @@ void bias_relu_pool(const float* conv, const std::vector<float>& bias, int rows,
   }
 }
 
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
 // LibTorch's linear-softmax pooling of step probabilities (net.cpp CnnImpl::pool_steps).
 float linear_softmax(const float* p, int count) {
   double squares = 0, sum = 0;
@@ -269,8 +271,8 @@ void CnnRuntime::run_gru(Workspace& work) const {
       const float* h = work.state_gates.data();
       float* out = work.recurrent.data() + static_cast<size_t>(t) * 2 * units + d * units;
       for (int j = 0; j < units; ++j) {
-        const float r = 1.0f / (1.0f + std::exp(-(x[j] + h[j])));
-        const float z = 1.0f / (1.0f + std::exp(-(x[units + j] + h[units + j])));
+        const float r = sigmoid(x[j] + h[j]);
+        const float z = sigmoid(x[units + j] + h[units + j]);
         const float n = std::tanh(x[2 * units + j] + r * h[2 * units + j]);
         out[j] = work.state[j] = (1.0f - z) * n + z * work.state[j];
       }
@@ -292,7 +294,7 @@ float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* 
     out = out == &work.a ? &work.b : &work.a;
   }
   // Window head: flattened [C, H, W] as LibTorch's flatten(1).
-  if (!layout_.frame_head) return 1.0f / (1.0f + std::exp(-head_logit(x, work)));
+  if (!layout_.frame_head) return sigmoid(head_logit(x, work));
   // Frame head: each time step's channels averaged over frequency, [through the GRU,] scored
   // one by one.
   step_features(x, work);
@@ -300,7 +302,7 @@ float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* 
   const std::vector<float>& head_inputs = gru_.empty() ? work.features : work.recurrent;
   const size_t width = head_inputs.size() / steps_;
   for (int t = 0; t < steps_; ++t)
-    steps[t] = 1.0f / (1.0f + std::exp(-head_logit(head_inputs.data() + t * width, work)));
+    steps[t] = sigmoid(head_logit(head_inputs.data() + t * width, work));
   return linear_softmax(steps, steps_);
 }
 

@@ -17,6 +17,7 @@ struct TrainFlags {
   int epochs = 0;
   int freeze = -1;
   int64_t seed = -1;
+  int seeds = 0;
   bool resume = false;
 };
 
@@ -34,6 +35,7 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
       flags.config_file.empty() ? TrainConfig{} : load_train_config(flags.config_file);
   if (flags.epochs > 0) config.epochs = flags.epochs;
   if (flags.seed >= 0) config.seed = static_cast<uint64_t>(flags.seed);
+  if (flags.seeds > 0) config.seeds = flags.seeds;
   const Home home = global.resolve_home();
   if (!flags.backbone.empty())
     config.backbone.file =
@@ -57,12 +59,21 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
       "restarts)\n",
       result.model_dir.string(), result.train_samples, result.validation_samples,
       result.test_samples, result.best_epoch, result.samples_per_second, result.desert_restarts);
+  if (result.seed_runs.size() > 1)
+    for (const auto& run : result.seed_runs)
+      fmt::print("seed {}: best validation loss {:.4f} at epoch {} of {}{}\n", run.seed,
+                 run.best_validation_loss, run.best_epoch, run.epochs,
+                 run.seed == result.seed ? " (kept)" : "");
   print_metrics("validation", result.validation);
   print_metrics("test", result.test);
   if (result.steps_measured()) {
     fmt::print("time steps of the {} samples with known sax times:\n", result.timed_samples);
     print_metrics("  valid.", result.validation_steps);
     print_metrics("  test", result.test_steps);
+  }
+  if (result.stopped && config.seeds > 1) {
+    fmt::print("interrupted: the best of the seeds trained so far is saved\n");
+    throw CLI::RuntimeError(130);
   }
   if (result.stopped) {
     fmt::print(
@@ -84,6 +95,11 @@ const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::PositiveNumber);
   command->add_option("--seed", flags.seed, "Random seed (overrides the config)")
       ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option("--seeds", flags.seeds,
+                   "Train this many seeds (--seed, --seed + 1, ...) on the same split and keep "
+                   "the lowest validation loss (overrides the config)")
+      ->check(CLI::PositiveNumber);
   command->add_option(
       "--out", flags.out,
       "Model name: folder under <home>/models (default: cnn-<time> or backbone-<time>)");

@@ -3,8 +3,8 @@
 // the convolutions at load) as im2col + one CBLAS sgemm each, ReLU, 2x2 pooling, flatten in
 // LibTorch's [C, H, W] order (or, for a frame head, the mean over frequency, optionally through
 // a bidirectional GRU, scored step by step), the fully connected head and a sigmoid. Dropout is
-// the identity (eval mode). Equals LibTorch's Cnn (src/model/net.h) in eval mode to ~1e-5
-// (tests/model).
+// the identity (eval mode). Equals LibTorch's Cnn (src/model/net.h) in eval mode within 1e-4
+// (tests/model/cnn_runtime_test.cpp).
 //
 //   CnnRuntime cnn(layout, WeightsFile::read(dir / "model.safetensors"));
 //   std::vector<float> p = cnn.probabilities(spectrograms);  // normalised log-mels

@@ -34,6 +34,7 @@ void validate(const TrainConfig& c) {
         w, "validation_fraction and test_fraction must be positive and leave data to train on");
   check(c.threads >= 0, w, fmt::format("threads must be 0 or more, got {}", c.threads));
   check(c.step_weight >= 0, w, fmt::format("step_weight must be 0 or more, got {}", c.step_weight));
+  check(c.seeds >= 1, w, fmt::format("seeds must be at least 1, got {}", c.seeds));
   check(c.train_limit >= 0, w,
         fmt::format("train_limit must be 0 (all) or more, got {}", c.train_limit));
   check(c.init.empty() || !c.backbone.enabled(), w,
@@ -100,7 +101,8 @@ const auto kTrainFields = std::make_tuple(
     jf::field("schedule", &TrainConfig::schedule), jf::field("patience", &TrainConfig::patience),
     jf::field("clip_norm", &TrainConfig::clip_norm),
     jf::field("step_weight", &TrainConfig::step_weight), jf::field("seed", &TrainConfig::seed),
-    jf::field("train_limit", &TrainConfig::train_limit), jf::field("init", &TrainConfig::init),
+    jf::field("seeds", &TrainConfig::seeds), jf::field("train_limit", &TrainConfig::train_limit),
+    jf::field("init", &TrainConfig::init),
     jf::field("validation_fraction", &TrainConfig::validation_fraction),
     jf::field("test_fraction", &TrainConfig::test_fraction),
     jf::field("split_seed", &TrainConfig::split_seed), jf::field("threads", &TrainConfig::threads));
@@ -151,12 +153,21 @@ void from_json(const nlohmann::json& j, EpochRecord& e) {
   jf::read_object(j, e, kEpochFields, "epoch record");
 }
 
+void to_json(nlohmann::json& j, const SeedRun& s) {
+  j = {{"seed", s.seed},
+       {"best_validation_loss", s.best_validation_loss},
+       {"best_epoch", s.best_epoch},
+       {"epochs", s.epochs}};
+}
+
 void to_json(nlohmann::json& j, const TrainResult& r) {
   const nlohmann::json history = r.history;
   j = {{"threshold", r.validation.threshold},
        {"metrics", {{"validation", r.validation}, {"test", r.test}}},
        {"history", history},
        {"best_epoch", r.best_epoch},
+       {"seed", r.seed},
+       {"seed_runs", r.seed_runs},
        {"desert_restarts", r.desert_restarts},
        {"stopped", r.stopped},
        {"samples",

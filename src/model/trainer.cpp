@@ -377,6 +377,33 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
   return run;
 }
 
+// One seed's run, restarted from new seeds while it sits in the desert; counts the restarts.
+Run train_seed(const ModelKind& kind, const FeatureSource& data, const std::vector<int>& labels,
+               const FrameTargets& frames, const Split& split, const TrainConfig& config,
+               uint64_t seed, const Checkpoint& checkpoint, const TrainOptions& options,
+               int& desert_restarts) {
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t attempt_seed = seed + 1000003ULL * attempt;
+    const bool resume = options.resume && attempt == 0;
+    if (attempt > 0 && checkpoint.enabled()) fs::remove_all(checkpoint.dir);
+    Run run = run_once(kind, data, labels, frames, split, config, attempt_seed, checkpoint, resume,
+                       options);
+    if (run.end != RunEnd::desert) return run;
+    ++desert_restarts;
+    if (attempt >= config.desert.max_restarts) {
+      spdlog::warn(
+          "0.693 desert: loss stuck at ln 2 with chance-level predictions after {} restarts; "
+          "keeping the last run (try a lower lr or more data)",
+          attempt);
+      return run;
+    }
+    spdlog::warn(
+        "0.693 desert: validation loss stuck at ln 2 with chance-level predictions for {} epochs "
+        "(seed {}); restarting with seed {}",
+        config.desert.epochs, attempt_seed, attempt_seed + 1000003ULL);
+  }
+}
+
 svg::LineChart training_chart(const std::vector<EpochRecord>& history) {
   svg::LineChart chart;
   chart.title = "Training";
@@ -468,28 +495,34 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const auto started = Clock::now();
   const auto kind = model_kind(config);
   const Checkpoint checkpoint{model_dir.empty() ? fs::path() : model_dir / "checkpoint"};
+  // The checkpoint holds the seed in progress only, so the seeds before it could not be resumed.
+  if (options.resume && config.seeds > 1)
+    throw Error(
+        fmt::format("--resume continues a run of one seed, and this config trains {} (\"seeds\")",
+                    config.seeds));
   TrainedModel out;
-  Run run;
-  for (int attempt = 0;; ++attempt) {
-    const uint64_t seed = config.seed + 1000003ULL * attempt;
-    const bool resume = options.resume && attempt == 0;
-    if (attempt > 0 && checkpoint.enabled()) fs::remove_all(checkpoint.dir);
-    run = run_once(*kind, data, labels, frames, split, config, seed, checkpoint, resume, options);
-    if (run.end != RunEnd::desert) break;
-    ++out.result.desert_restarts;
-    if (attempt >= config.desert.max_restarts) {
-      spdlog::warn(
-          "0.693 desert: loss stuck at ln 2 with chance-level predictions after {} restarts; "
-          "keeping the last run (try a lower lr or more data)",
-          attempt);
+  Run run;  // the kept run: the lowest validation loss of the seeds
+  for (int k = 0; k < config.seeds; ++k) {
+    const uint64_t seed = config.seed + static_cast<uint64_t>(k);
+    if (k > 0 && checkpoint.enabled()) fs::remove_all(checkpoint.dir);
+    Run next = train_seed(*kind, data, labels, frames, split, config, seed, checkpoint, options,
+                          out.result.desert_restarts);
+    out.result.seed_runs.push_back(
+        {seed, next.best_loss, next.best_epoch, static_cast<int>(next.history.size())});
+    if (config.seeds > 1)
+      spdlog::log(options.quiet ? spdlog::level::debug : spdlog::level::info,
+                  "seed {} ({}/{}): best validation loss {:.4f} at epoch {}", seed, k + 1,
+                  config.seeds, next.best_loss, next.best_epoch);
+    const bool interrupted = next.end == RunEnd::interrupted;
+    if (next.best_loss < run.best_loss) {
+      run = std::move(next);
+      out.result.seed = seed;
+    }
+    if (interrupted) {
+      out.result.stopped = true;
       break;
     }
-    spdlog::warn(
-        "0.693 desert: validation loss stuck at ln 2 with chance-level predictions for {} epochs "
-        "(seed {}); restarting with seed {}",
-        config.desert.epochs, seed, seed + 1000003ULL);
   }
-  out.result.stopped = run.end == RunEnd::interrupted;
   if (run.best_state.empty())
     throw Error(
         "training stopped before the first epoch finished; nothing to save (run again with "

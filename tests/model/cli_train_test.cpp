@@ -171,6 +171,25 @@ TEST_F(CliTrain, TrainWritesTheModelFolderAndMakesItCurrent) {
   EXPECT_NE(out.find("--resume"), std::string::npos) << out;
 }
 
+TEST_F(CliTrain, SeedsFlagTrainsEachSeedAndSaysWhichWasKept) {
+  label_all();
+  std::string out;
+  ASSERT_EQ(
+      saxdetect("train --epochs 1 --seed 5 --seeds 2 --out m2 --config " + config().string(), &out),
+      0)
+      << out;
+  const auto j = read_json(home() / "models" / "m2" / "model.json");
+  ASSERT_EQ(j.at("seed_runs").size(), 2u) << j.dump(2);
+  EXPECT_EQ(j.at("seed_runs")[0].at("seed").get<int>(), 5);
+  EXPECT_EQ(j.at("seed_runs")[1].at("seed").get<int>(), 6);
+  const int kept = j.at("seed").get<int>();
+  EXPECT_TRUE(kept == 5 || kept == 6) << kept;
+  EXPECT_NE(out.find("seed " + std::to_string(kept) + ": best validation loss"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("(kept)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("(kept)"), out.rfind("(kept)")) << "more than one seed kept\n" << out;
+}
+
 TEST_F(CliTrain, SaxTimesFromATruthFileTeachTheStepsAndGiveAStepThreshold) {
   // The songs' truth as `saxdetect synth` writes it: the sax samples' spans.
   nlohmann::json songs = nlohmann::json::array();

@@ -341,6 +341,66 @@ TEST(Train, SameSeedSameResultOnCpu) {
   EXPECT_DOUBLE_EQ(a.test.roc_auc, b.test.roc_auc);
 }
 
+TEST(Train, SeedsAreEachTrainedAndTheLowestValidationLossIsKept) {
+  auto config = small_config();
+  config.epochs = 3;
+  config.seeds = 3;
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  TrainOptions options = quietly();
+  const auto result = train_arrays(task.data, task.split, config, dir / "m", options);
+  ASSERT_EQ(result.seed_runs.size(), 3u);
+  const SeedRun* lowest = &result.seed_runs.front();
+  for (size_t k = 0; k < 3; ++k) {
+    const auto& run = result.seed_runs[k];
+    EXPECT_EQ(run.seed, config.seed + k);
+    EXPECT_EQ(run.epochs, 3);
+    if (run.best_validation_loss < lowest->best_validation_loss) lowest = &run;
+  }
+  ASSERT_NE(result.seed_runs[0].best_validation_loss, result.seed_runs[1].best_validation_loss)
+      << "the seeds trained alike: the test cannot tell which was kept";
+  EXPECT_EQ(result.seed, lowest->seed);
+  EXPECT_EQ(result.best_epoch, lowest->best_epoch);
+  double history_best = INFINITY;
+  for (const auto& e : result.history) history_best = std::min(history_best, e.validation_loss);
+  EXPECT_DOUBLE_EQ(history_best, lowest->best_validation_loss);  // the kept run's history
+  // The kept network is that seed's: trained alone, it scores the test set the same.
+  auto alone = config;
+  alone.seeds = 1;
+  alone.seed = lowest->seed;
+  const auto single = train_arrays(task.data, task.split, alone, {}, options);
+  EXPECT_DOUBLE_EQ(single.test.roc_auc, result.test.roc_auc);
+  EXPECT_EQ(single.test.tp, result.test.tp);
+  EXPECT_EQ(single.test.fp, result.test.fp);
+  const auto description = read_model_description(dir / "m");
+  EXPECT_EQ(description.at("seed").get<uint64_t>(), lowest->seed);
+  EXPECT_EQ(description.at("seed_runs").size(), 3u);
+  EXPECT_EQ(description.at("config").at("seeds").get<int>(), 3);
+}
+
+TEST(Train, SeedsMustBeOneOrMoreAndCannotBeResumed) {
+  nlohmann::json j = TrainConfig{};
+  j["seeds"] = 0;
+  try {
+    j.get<TrainConfig>();
+    ADD_FAILURE() << "seeds 0 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("seeds"), std::string::npos) << e.what();
+  }
+  auto config = small_config();
+  config.seeds = 2;
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  TrainOptions options = quietly();
+  options.resume = true;
+  try {
+    train_arrays(task.data, task.split, config, dir / "m", options);
+    ADD_FAILURE() << "a run of two seeds was resumed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("seeds"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Train, TrainLimitTrainsOnThatManySamplesOnly) {
   auto config = small_config();
   config.epochs = 1;

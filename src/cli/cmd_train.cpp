@@ -71,13 +71,10 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
     print_metrics("  valid.", result.validation_steps);
     print_metrics("  test", result.test_steps);
   }
-  if (result.stopped && config.seeds > 1) {
-    fmt::print("interrupted: the best of the seeds trained so far is saved\n");
-    throw CLI::RuntimeError(130);
-  }
   if (result.stopped) {
     fmt::print(
-        "interrupted: the best checkpoint so far is saved; continue with --out {} --resume\n",
+        "interrupted: the best checkpoint so far is saved; continue with the same command and "
+        "--out {} --resume\n",
         result.model_dir.filename().string());
     throw CLI::RuntimeError(130);
   }
@@ -111,7 +108,8 @@ const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
                    "Backbone layers kept fixed (0-14; default 14: only the new head trains)")
       ->check(CLI::Range(0, 14));
   command->add_flag("--resume", flags.resume,
-                    "Continue an interrupted run of the model named by --out");
+                    "Continue an interrupted run of the model named by --out, with the same "
+                    "options (finished --seeds are kept; more --seeds than before adds seeds)");
   command->callback([&global] { run_train(global, flags); });
 });
 

@@ -149,13 +149,17 @@ nlohmann::json by_lead_json(const Evaluation& e) {
 }  // namespace
 
 nlohmann::json to_json(const Evaluation& e) {
+  // Resampling fewer than two sax songs has nothing to vary: no interval, as in format_human.
+  const nlohmann::json interval =
+      e.sax_files < 2 ? nlohmann::json(nullptr)
+                      : nlohmann::json{e.segments_within_1s_low, e.segments_within_1s_high};
   return {{"frame_f1", e.frame_f1},
           {"frame_precision", e.frame_precision},
           {"frame_recall", e.frame_recall},
           {"clip_accuracy", e.clip_accuracy},
           {"clip_balanced_accuracy", e.clip_balanced_accuracy},
           {"segments_within_1s", e.segments_within_1s},
-          {"segments_within_1s_interval", {e.segments_within_1s_low, e.segments_within_1s_high}},
+          {"segments_within_1s_interval", interval},
           {"files", e.files},
           {"sax_files", e.sax_files},
           {"clean_files", e.clean_files},

@@ -75,6 +75,7 @@ struct TrainConfig {
   // Train this many runs, from seeds seed, seed + 1, ..., on the same split and keep the one
   // with the lowest validation loss: the GRU's seeds spread 4.9 points of placed passages on
   // unseen timbres, and the lower validation loss picked the better one (docs/detection.md).
+  // --resume skips the finished seeds, and resuming with more seeds trains the new ones.
   int seeds = 1;
   // Learning curves: train on at most this many of the training samples (0: all), drawn at
   // random (split_seed); validation and test sets stay the same.
@@ -170,8 +171,9 @@ void to_json(nlohmann::json& j, const EpochRecord& e);
 void from_json(const nlohmann::json& j, EpochRecord& e);
 
 struct TrainOptions {
-  std::string name;                         // model folder under home/models (default: timestamp)
-  bool resume = false;                      // continue from home/models/<name>/checkpoint
+  std::string name;  // model folder under home/models (default: timestamp)
+  // Continue from home/models/<name>/checkpoint as if never stopped (on the CPU, to the bit).
+  bool resume = false;
   bool make_current = true;                 // write home/models/current
   bool predict_store = true;                // score every sample and Store::put_predictions
   bool quiet = false;                       // no progress line

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -228,48 +229,171 @@ struct Run {
   size_t trained_samples = 0;
 };
 
-// State saved each epoch so --resume can continue an interrupted run.
+// State saved each epoch so --resume continues an interrupted run as if it had never stopped:
+// weights, Adam's moments, and both random generators (the shuffle's and LibTorch's, which
+// draws dropout). After each finished seed of TrainConfig::seeds, the seeds record says which
+// are done and holds the best of them, so a resumed run skips them.
 struct Checkpoint {
   fs::path dir;
   bool enabled() const { return !dir.empty(); }
   fs::path state() const { return dir / "state.pt"; }
   fs::path optimiser() const { return dir / "optimiser.pt"; }
   fs::path best() const { return dir / "best.pt"; }
+  fs::path generator() const { return dir / "generator.pt"; }
   fs::path json() const { return dir / "checkpoint.json"; }
+  fs::path seeds() const { return dir / "seeds.json"; }
+  fs::path kept() const { return dir / "kept.pt"; }
+
+  // Forgets the run in progress; the seeds record stays.
+  void clear_run() const {
+    if (!enabled()) return;
+    for (const auto& file : {state(), optimiser(), best(), generator(), json()}) fs::remove(file);
+  }
+  // The seed of the run in progress, if one is saved.
+  std::optional<uint64_t> saved_seed() const {
+    if (!enabled() || !fs::exists(json())) return std::nullopt;
+    std::ifstream in(json());
+    return nlohmann::json::parse(in).at("seed").get<uint64_t>();
+  }
+};
+
+// A seed's desert restarts train from seed + k * kRestartStride.
+constexpr uint64_t kRestartStride = 1000003ULL;
+
+// Which attempt of `seed` (0: the first, k: the k-th desert restart) trained from `saved`; -1
+// when none did.
+int attempt_of(uint64_t saved, uint64_t seed, int max_restarts) {
+  for (int attempt = 0; attempt <= max_restarts; ++attempt)
+    if (saved == seed + kRestartStride * attempt) return attempt;
+  return -1;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+at::Generator cpu_generator() { return at::globalContext().defaultGenerator(c10::DeviceType::CPU); }
+
+nlohmann::json run_json(const Run& run) {
+  return {{"history", run.history},
+          {"best_loss", run.best_loss},
+          {"best_epoch", run.best_epoch},
+          {"train_seconds", run.train_seconds},
+          {"trained_samples", run.trained_samples}};
+}
+
+// Reads what run_json wrote; checkpoints from before the timings were saved start them at 0.
+void read_run(const nlohmann::json& j, Run& run) {
+  run.history = j.at("history").get<std::vector<EpochRecord>>();
+  run.best_loss = j.at("best_loss").get<double>();
+  run.best_epoch = j.at("best_epoch").get<int>();
+  run.train_seconds = j.value("train_seconds", 0.0);
+  run.trained_samples = j.value("trained_samples", size_t{0});
+}
+
+// The training order: shuffled in place each epoch, so the next epoch's order depends on it.
+struct Shuffle {
+  std::mt19937_64 rng;
+  std::vector<size_t> order;
 };
 
 void save_checkpoint(const Checkpoint& cp, const Network& net, torch::optim::Adam& optimiser,
-                     const Run& run, uint64_t seed, int since_best) {
+                     const Run& run, uint64_t seed, int since_best, const Shuffle& shuffle) {
   if (!cp.enabled()) return;
   fs::create_directories(cp.dir);
   torch::save(net, cp.state().string());
   torch::save(optimiser, cp.optimiser().string());
   write_text(cp.best(), run.best_state);
-  const nlohmann::json j = {{"seed", seed},
-                            {"history", run.history},
-                            {"best_loss", run.best_loss},
-                            {"best_epoch", run.best_epoch},
-                            {"since_best", since_best}};
-  write_text(cp.json(), j.dump(1));
+  {
+    auto generator = cpu_generator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    torch::save(generator.get_state(), cp.generator().string());
+  }
+  std::ostringstream rng;
+  rng << shuffle.rng;
+  nlohmann::json j = run_json(run);
+  j["seed"] = seed;
+  j["since_best"] = since_best;
+  j["rng"] = rng.str();
+  j["order"] = shuffle.order;
+  write_text(cp.json(), j.dump(1));  // last: a checkpoint.json means the files beside it match
 }
 
 // Restores a run from the checkpoint; returns the epochs without improvement so far.
+// Checkpoints written before the generators were saved resume with fresh ones.
 int load_checkpoint(const Checkpoint& cp, const Network& net, torch::optim::Adam& optimiser,
-                    Run& run, uint64_t seed) {
+                    Run& run, Shuffle& shuffle) {
   std::ifstream in(cp.json());
   const auto j = nlohmann::json::parse(in);
-  if (j.at("seed").get<uint64_t>() != seed)
-    throw Error(fmt::format("{}: saved for seed {}, not {}", cp.json().string(),
-                            j.at("seed").get<uint64_t>(), seed));
   torch::load(net, cp.state().string());
   torch::load(optimiser, cp.optimiser().string());
-  std::ifstream best(cp.best(), std::ios::binary);
-  run.best_state.assign(std::istreambuf_iterator<char>(best), {});
-  run.history = j.at("history").get<std::vector<EpochRecord>>();
-  run.best_loss = j.at("best_loss").get<double>();
-  run.best_epoch = j.at("best_epoch").get<int>();
+  run.best_state = read_bytes(cp.best());
+  read_run(j, run);
+  if (j.contains("rng")) {
+    std::istringstream rng(j.at("rng").get<std::string>());
+    rng >> shuffle.rng;
+    shuffle.order = j.at("order").get<std::vector<size_t>>();
+  }
+  if (fs::exists(cp.generator())) {
+    torch::Tensor state;
+    torch::load(state, cp.generator().string());
+    auto generator = cpu_generator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
   spdlog::info("resuming from {} after epoch {}", cp.dir.string(), run.history.size());
   return j.at("since_best").get<int>();
+}
+
+bool same_items(std::vector<size_t> a, std::vector<size_t> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
+// The finished seeds of a TrainConfig::seeds run and the best of them.
+struct SeedsDone {
+  std::vector<SeedRun> runs;
+  Run kept;
+  uint64_t kept_seed = 0;
+  int desert_restarts = 0;
+};
+
+void save_seeds(const Checkpoint& cp, const SeedsDone& done, uint64_t first_seed) {
+  if (!cp.enabled()) return;
+  fs::create_directories(cp.dir);
+  write_text(cp.kept(), done.kept.best_state);
+  const nlohmann::json j = {{"first_seed", first_seed},
+                            {"runs", done.runs},
+                            {"kept_seed", done.kept_seed},
+                            {"kept", run_json(done.kept)},
+                            {"desert_restarts", done.desert_restarts}};
+  write_text(cp.seeds(), j.dump(1));
+}
+
+// The seeds already finished, for --resume; none when there is no record. A record of other
+// seeds than the config's is an error naming the field.
+SeedsDone load_seeds(const Checkpoint& cp, const TrainConfig& config) {
+  SeedsDone done;
+  if (!cp.enabled() || !fs::exists(cp.seeds())) return done;
+  std::ifstream in(cp.seeds());
+  const auto j = nlohmann::json::parse(in);
+  const auto first = j.at("first_seed").get<uint64_t>();
+  if (first != config.seed)
+    throw Error(fmt::format("{}: these seeds start at {}, not {} (\"seed\")", cp.seeds().string(),
+                            first, config.seed));
+  for (const auto& run : j.at("runs"))
+    done.runs.push_back({run.at("seed").get<uint64_t>(), run.at("best_validation_loss"),
+                         run.at("best_epoch"), run.at("epochs")});
+  if (done.runs.size() > static_cast<size_t>(config.seeds))
+    throw Error(fmt::format("{}: {} seeds are finished, more than the {} asked for (\"seeds\")",
+                            cp.seeds().string(), done.runs.size(), config.seeds));
+  done.kept_seed = j.at("kept_seed").get<uint64_t>();
+  read_run(j.at("kept"), done.kept);
+  done.kept.best_state = read_bytes(cp.kept());
+  done.desert_restarts = j.at("desert_restarts").get<int>();
+  return done;
 }
 
 // One training run from one seed: epochs with early stopping and desert detection.
@@ -278,26 +402,32 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
              uint64_t seed, const Checkpoint& checkpoint, bool resume,
              const TrainOptions& options) {
   torch::manual_seed(seed);
-  std::mt19937_64 rng(seed);
   const Network net = kind.create();
   Optimiser optimiser(kind.parameter_groups(net), config);
   Run run;
+  Shuffle shuffle{std::mt19937_64(seed), split.train};
   int since_best = 0;
-  if (resume && fs::exists(checkpoint.json()))
-    since_best = load_checkpoint(checkpoint, net, *optimiser.adam, run, seed);
+  if (resume && fs::exists(checkpoint.json())) {
+    since_best = load_checkpoint(checkpoint, net, *optimiser.adam, run, shuffle);
+    if (!same_items(shuffle.order, split.train)) {
+      spdlog::warn("{}: the training samples changed since it was saved; shuffling them afresh",
+                   checkpoint.dir.string());
+      shuffle.order = split.train;
+    }
+  }
   const ClassWeights weights = balance(labels, split.train);
   const ClassWeights step_weights = balance(frames, split.train);
   DesertDetector desert(config.desert);
   for (const auto& e : run.history)
     desert.update(e.validation_loss, e.validation_balanced_accuracy);
-  auto order = split.train;
+  auto& order = shuffle.order;
   const auto validation_labels = labels_of(labels, split.validation);
 
   for (int epoch = static_cast<int>(run.history.size()); epoch < config.epochs; ++epoch) {
     const auto started = Clock::now();
     const double lr = learning_rate(config, epoch);
     optimiser.set_learning_rate(lr);
-    std::shuffle(order.begin(), order.end(), rng);
+    std::shuffle(order.begin(), order.end(), shuffle.rng);
     net->train();
     Progress progress(fmt::format("epoch {}/{}", epoch + 1, config.epochs), order.size(),
                       options.quiet ? Progress::Mode::never : Progress::Mode::automatic);
@@ -308,7 +438,8 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
       const size_t n = std::min<size_t>(config.batch_size, order.size() - first);
       if (n < 2) continue;  // batch norm needs two samples
       const std::vector<size_t> batch(order.begin() + first, order.begin() + first + n);
-      auto [x, targets] = kind.augment(data.get(batch), batch_targets(labels, frames, batch), rng);
+      auto [x, targets] =
+          kind.augment(data.get(batch), batch_targets(labels, frames, batch), shuffle.rng);
       const auto& y = targets.windows;
       optimiser.adam->zero_grad();
       const auto scores = net->forward_steps(x);
@@ -362,7 +493,7 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
         record.validation_accuracy, record.validation_balanced_accuracy, improved ? " *" : "", lr,
         seen / std::max(1e-9, record.seconds),
         format_duration(per_epoch * (config.epochs - epoch - 1)));
-    save_checkpoint(checkpoint, net, *optimiser.adam, run, seed, since_best);
+    save_checkpoint(checkpoint, net, *optimiser.adam, run, seed, since_best, shuffle);
     if (desert.update(eval.loss, m.balanced_accuracy)) {
       run.end = RunEnd::desert;
       break;
@@ -378,16 +509,25 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
 }
 
 // One seed's run, restarted from new seeds while it sits in the desert; counts the restarts.
+// `resume` continues the attempt saved in the checkpoint, a restart's included.
 Run train_seed(const ModelKind& kind, const FeatureSource& data, const std::vector<int>& labels,
                const FrameTargets& frames, const Split& split, const TrainConfig& config,
-               uint64_t seed, const Checkpoint& checkpoint, const TrainOptions& options,
-               int& desert_restarts) {
-  for (int attempt = 0;; ++attempt) {
-    const uint64_t attempt_seed = seed + 1000003ULL * attempt;
-    const bool resume = options.resume && attempt == 0;
-    if (attempt > 0 && checkpoint.enabled()) fs::remove_all(checkpoint.dir);
-    Run run = run_once(kind, data, labels, frames, split, config, attempt_seed, checkpoint, resume,
-                       options);
+               uint64_t seed, bool resume, const Checkpoint& checkpoint,
+               const TrainOptions& options, int& desert_restarts) {
+  int first_attempt = 0;
+  if (const auto saved = resume ? checkpoint.saved_seed() : std::nullopt) {
+    first_attempt = attempt_of(*saved, seed, config.desert.max_restarts);
+    if (first_attempt < 0)
+      throw Error(fmt::format("{}: saved for seed {}, not {} (\"seed\")",
+                              checkpoint.json().string(), *saved, seed));
+    desert_restarts += first_attempt;
+  }
+  for (int attempt = first_attempt;; ++attempt) {
+    const uint64_t attempt_seed = seed + kRestartStride * attempt;
+    const bool resume_attempt = resume && attempt == first_attempt;
+    if (!resume_attempt) checkpoint.clear_run();
+    Run run = run_once(kind, data, labels, frames, split, config, attempt_seed, checkpoint,
+                       resume_attempt, options);
     if (run.end != RunEnd::desert) return run;
     ++desert_restarts;
     if (attempt >= config.desert.max_restarts) {
@@ -400,8 +540,48 @@ Run train_seed(const ModelKind& kind, const FeatureSource& data, const std::vect
     spdlog::warn(
         "0.693 desert: validation loss stuck at ln 2 with chance-level predictions for {} epochs "
         "(seed {}); restarting with seed {}",
-        config.desert.epochs, attempt_seed, attempt_seed + 1000003ULL);
+        config.desert.epochs, attempt_seed, attempt_seed + kRestartStride);
   }
+}
+
+// Trains the seeds of TrainConfig::seeds not finished yet and keeps the lowest validation loss;
+// each finished seed is recorded, so --resume goes on from the seed in progress.
+Run train_seeds(const ModelKind& kind, const FeatureSource& data, const std::vector<int>& labels,
+                const FrameTargets& frames, const Split& split, const TrainConfig& config,
+                const Checkpoint& checkpoint, const TrainOptions& options, TrainResult& result) {
+  SeedsDone done = options.resume ? load_seeds(checkpoint, config) : SeedsDone{};
+  const size_t first = done.runs.size();
+  // A crash between recording a seed and clearing its checkpoint leaves that seed's run behind.
+  const auto saved = checkpoint.saved_seed();
+  if (saved && first > 0 &&
+      attempt_of(*saved, done.runs.back().seed, config.desert.max_restarts) >= 0)
+    checkpoint.clear_run();
+  for (size_t k = first; k < static_cast<size_t>(config.seeds); ++k) {
+    const uint64_t seed = config.seed + k;
+    Run next = train_seed(kind, data, labels, frames, split, config, seed,
+                          options.resume && k == first, checkpoint, options, done.desert_restarts);
+    const SeedRun summary{seed, next.best_loss, next.best_epoch,
+                          static_cast<int>(next.history.size())};
+    if (config.seeds > 1)
+      spdlog::log(options.quiet ? spdlog::level::debug : spdlog::level::info,
+                  "seed {} ({}/{}): best validation loss {:.4f} at epoch {}", seed, k + 1,
+                  config.seeds, next.best_loss, next.best_epoch);
+    const bool interrupted = next.end == RunEnd::interrupted;
+    if (next.best_loss < done.kept.best_loss) done.kept = std::move(next), done.kept_seed = seed;
+    if (interrupted) {  // the seed in progress is reported, not recorded as finished
+      result.stopped = true;
+      result.seed_runs = done.runs;
+      result.seed_runs.push_back(summary);
+      break;
+    }
+    done.runs.push_back(summary);
+    save_seeds(checkpoint, done, config.seed);
+    checkpoint.clear_run();
+  }
+  if (!result.stopped) result.seed_runs = done.runs;
+  result.seed = done.kept_seed;
+  result.desert_restarts = done.desert_restarts;
+  return std::move(done.kept);
 }
 
 svg::LineChart training_chart(const std::vector<EpochRecord>& history) {
@@ -495,34 +675,9 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const auto started = Clock::now();
   const auto kind = model_kind(config);
   const Checkpoint checkpoint{model_dir.empty() ? fs::path() : model_dir / "checkpoint"};
-  // The checkpoint holds the seed in progress only, so the seeds before it could not be resumed.
-  if (options.resume && config.seeds > 1)
-    throw Error(
-        fmt::format("--resume continues a run of one seed, and this config trains {} (\"seeds\")",
-                    config.seeds));
   TrainedModel out;
-  Run run;  // the kept run: the lowest validation loss of the seeds
-  for (int k = 0; k < config.seeds; ++k) {
-    const uint64_t seed = config.seed + static_cast<uint64_t>(k);
-    if (k > 0 && checkpoint.enabled()) fs::remove_all(checkpoint.dir);
-    Run next = train_seed(*kind, data, labels, frames, split, config, seed, checkpoint, options,
-                          out.result.desert_restarts);
-    out.result.seed_runs.push_back(
-        {seed, next.best_loss, next.best_epoch, static_cast<int>(next.history.size())});
-    if (config.seeds > 1)
-      spdlog::log(options.quiet ? spdlog::level::debug : spdlog::level::info,
-                  "seed {} ({}/{}): best validation loss {:.4f} at epoch {}", seed, k + 1,
-                  config.seeds, next.best_loss, next.best_epoch);
-    const bool interrupted = next.end == RunEnd::interrupted;
-    if (next.best_loss < run.best_loss) {
-      run = std::move(next);
-      out.result.seed = seed;
-    }
-    if (interrupted) {
-      out.result.stopped = true;
-      break;
-    }
-  }
+  const Run run =
+      train_seeds(*kind, data, labels, frames, split, config, checkpoint, options, out.result);
   if (run.best_state.empty())
     throw Error(
         "training stopped before the first epoch finished; nothing to save (run again with "

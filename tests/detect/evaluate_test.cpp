@@ -137,6 +137,9 @@ TEST(Evaluator, PassageShareComesWithAnIntervalOverSongs) {
   one.add(predicted(10, {}), truth({}));
   const auto human = format_human(one.result());
   EXPECT_NE(human.find("1/2 (50%; one song with sax: no interval)"), std::string::npos) << human;
+  EXPECT_TRUE(to_json(one.result())["segments_within_1s_interval"].is_null())
+      << "--json says the same as the human output";
+  EXPECT_TRUE(to_json(Evaluator().result())["segments_within_1s_interval"].is_null());
 }
 
 TEST(Evaluator, JsonHasTheDocumentedKeys) {

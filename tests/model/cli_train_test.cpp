@@ -188,6 +188,18 @@ TEST_F(CliTrain, SeedsFlagTrainsEachSeedAndSaysWhichWasKept) {
       << out;
   EXPECT_NE(out.find("(kept)"), std::string::npos) << out;
   EXPECT_EQ(out.find("(kept)"), out.rfind("(kept)")) << "more than one seed kept\n" << out;
+
+  // A third seed later: --resume keeps seeds 5 and 6 as they are and trains seed 7 only.
+  ASSERT_EQ(saxdetect("train --epochs 1 --seed 5 --seeds 3 --out m2 --resume --config " +
+                          config().string(),
+                      &out),
+            0)
+      << out;
+  const auto more = read_json(home() / "models" / "m2" / "model.json");
+  ASSERT_EQ(more.at("seed_runs").size(), 3u) << more.dump(2);
+  EXPECT_EQ(more.at("seed_runs")[2].at("seed").get<int>(), 7);
+  for (int k = 0; k < 2; ++k)
+    EXPECT_EQ(more.at("seed_runs")[k], j.at("seed_runs")[k]) << "seed " << 5 + k << " changed";
 }
 
 TEST_F(CliTrain, SaxTimesFromATruthFileTeachTheStepsAndGiveAStepThreshold) {

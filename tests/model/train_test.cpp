@@ -12,6 +12,7 @@
 #include "common/time_ranges.h"
 #include "infer/detector.h"
 #include "model/train.h"
+#include "model/trainer.h"
 #include "store/store.h"
 #include "support/testing.h"
 
@@ -381,7 +382,134 @@ TEST(Train, SeedsAreEachTrainedAndTheLowestValidationLossIsKept) {
   EXPECT_EQ(description.at("config").at("seeds").get<int>(), 3);
 }
 
-TEST(Train, SeedsMustBeOneOrMoreAndCannotBeResumed) {
+// Serves the training data as train_arrays does and raises the stop flag, as Ctrl-C does, once
+// it has served `stop_after` batches: an interruption at the same point on every run.
+class StoppingSource : public FeatureSource {
+ public:
+  StoppingSource(const SyntheticTask& task, const FeatureConfig& features, size_t stop_after)
+      : source_(stack_spectrograms(task.data, features)), stop_after_(stop_after) {}
+  torch::Tensor get(const std::vector<size_t>& indices) const override {
+    if (++served_ >= stop_after_) stop.store(true);
+    return source_.get(indices);
+  }
+  size_t served() const { return served_; }
+  mutable std::atomic<bool> stop{false};
+
+ private:
+  TensorSource source_;
+  size_t stop_after_;
+  mutable size_t served_ = 0;
+};
+
+TrainResult train_from(const StoppingSource& source, const SyntheticTask& task,
+                       const TrainConfig& config, const std::filesystem::path& dir,
+                       TrainOptions options) {
+  return train_core(source, task.data.labels, task.data.frames, task.split, config, dir, options)
+      .result;
+}
+
+void expect_same_training(const TrainResult& a, const TrainResult& b) {
+  ASSERT_EQ(a.history.size(), b.history.size());
+  for (size_t e = 0; e < a.history.size(); ++e) {
+    EXPECT_DOUBLE_EQ(a.history[e].train_loss, b.history[e].train_loss) << "epoch " << e + 1;
+    EXPECT_DOUBLE_EQ(a.history[e].validation_loss, b.history[e].validation_loss)
+        << "epoch " << e + 1;
+  }
+  ASSERT_EQ(a.seed_runs.size(), b.seed_runs.size());
+  for (size_t k = 0; k < a.seed_runs.size(); ++k) {
+    EXPECT_EQ(a.seed_runs[k].seed, b.seed_runs[k].seed);
+    EXPECT_DOUBLE_EQ(a.seed_runs[k].best_validation_loss, b.seed_runs[k].best_validation_loss);
+    EXPECT_EQ(a.seed_runs[k].epochs, b.seed_runs[k].epochs);
+  }
+  EXPECT_EQ(a.seed, b.seed);
+  EXPECT_EQ(a.best_epoch, b.best_epoch);
+  EXPECT_EQ(a.desert_restarts, b.desert_restarts);
+  EXPECT_DOUBLE_EQ(a.test.roc_auc, b.test.roc_auc);
+  EXPECT_EQ(a.test.tp, b.test.tp);
+  EXPECT_EQ(a.test.fp, b.test.fp);
+}
+
+// Trains without a stop, then stops after `share` of the same batches and resumes: the resumed
+// run must end where the unstopped one did. Returns the interrupted result for the caller's
+// preconditions on where the stop landed.
+TrainResult expect_resume_matches_unstopped(const SyntheticTask& task, const TrainConfig& config,
+                                            double share) {
+  testing::TempDir dir;
+  TrainOptions options = quietly();
+  const StoppingSource whole(task, config.features, SIZE_MAX);
+  const auto unstopped = train_from(whole, task, config, dir / "whole", options);
+
+  const StoppingSource stopping(task, config.features, static_cast<size_t>(share * whole.served()));
+  options.stop = &stopping.stop;
+  const auto interrupted = train_from(stopping, task, config, dir / "m", options);
+  EXPECT_TRUE(interrupted.stopped);
+
+  options.stop = nullptr;
+  options.resume = true;
+  const StoppingSource rest(task, config.features, SIZE_MAX);
+  const auto resumed = train_from(rest, task, config, dir / "m", options);
+  EXPECT_FALSE(resumed.stopped);
+  EXPECT_LT(rest.served(), whole.served()) << "the finished epochs were trained again";
+  expect_same_training(unstopped, resumed);
+  return interrupted;
+}
+
+TEST(Train, AnInterruptedRunResumesToTheResultOfARunNeverStopped) {
+  auto config = small_config();
+  config.epochs = 4;
+  const auto task = make_task(config.features);
+  const auto interrupted = expect_resume_matches_unstopped(task, config, 0.6);
+  EXPECT_GE(interrupted.history.size(), 1u);
+  EXPECT_LT(interrupted.history.size(), 4u);
+}
+
+TEST(Train, InterruptedSeedsResumeFromTheSeedInProgressKeepingTheFinishedOnes) {
+  auto config = small_config();
+  config.epochs = 3;
+  config.seed = 4;
+  config.seeds = 3;
+  const auto task = make_task(config.features);
+  const auto interrupted = expect_resume_matches_unstopped(task, config, 0.5);
+  ASSERT_EQ(interrupted.seed_runs.size(), 2u) << "the stop should land in the second seed";
+  EXPECT_EQ(interrupted.seed_runs[1].seed, 5u);
+  EXPECT_LT(interrupted.seed_runs[1].epochs, 3);
+}
+
+TEST(Train, ARunInterruptedInADesertRestartResumesThatRestart) {
+  auto config = small_config();  // the desert of DesertDetectedAndRestartedOnAStuckRun
+  config.epochs = 6;
+  config.patience = 6;
+  config.desert.epochs = 2;
+  config.desert.tolerance = 0.05;
+  config.desert.max_restarts = 1;
+  auto task = make_task(config.features);
+  for (auto& input : task.data.inputs) input = task.data.inputs.front();
+  const auto interrupted = expect_resume_matches_unstopped(task, config, 0.75);
+  EXPECT_EQ(interrupted.desert_restarts, 1) << "the stop should land in the restart";
+}
+
+TEST(Train, ResumingWithMoreSeedsTrainsOnlyTheNewOnes) {
+  auto config = small_config();
+  config.epochs = 2;
+  config.seed = 4;
+  config.seeds = 3;
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  TrainOptions options = quietly();
+  const StoppingSource whole(task, config.features, SIZE_MAX);
+  const auto three = train_from(whole, task, config, dir / "three", options);
+  auto two = config;
+  two.seeds = 2;
+  const StoppingSource first(task, config.features, SIZE_MAX);
+  train_from(first, task, two, dir / "m", options);
+  options.resume = true;
+  const StoppingSource more(task, config.features, SIZE_MAX);
+  const auto extended = train_from(more, task, config, dir / "m", options);
+  EXPECT_LT(more.served(), first.served()) << "seeds 4 and 5 were trained again";
+  expect_same_training(three, extended);
+}
+
+TEST(Train, SeedsMustBeOneOrMoreAndResumeTheSameSeeds) {
   nlohmann::json j = TrainConfig{};
   j["seeds"] = 0;
   try {
@@ -391,17 +519,27 @@ TEST(Train, SeedsMustBeOneOrMoreAndCannotBeResumed) {
     EXPECT_NE(std::string(e.what()).find("seeds"), std::string::npos) << e.what();
   }
   auto config = small_config();
+  config.epochs = 1;
   config.seeds = 2;
   const auto task = make_task(config.features);
   testing::TempDir dir;
   TrainOptions options = quietly();
+  train_arrays(task.data, task.split, config, dir / "m", options);
   options.resume = true;
-  try {
-    train_arrays(task.data, task.split, config, dir / "m", options);
-    ADD_FAILURE() << "a run of two seeds was resumed";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("seeds"), std::string::npos) << e.what();
-  }
+  auto expect_refused = [&](const TrainConfig& changed, const std::string& field) {
+    try {
+      train_arrays(task.data, task.split, changed, dir / "m", options);
+      ADD_FAILURE() << "resumed with another " << field;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("(\"" + field + "\")"), std::string::npos) << e.what();
+    }
+  };
+  auto other_seed = config;
+  other_seed.seed = config.seed + 1;
+  expect_refused(other_seed, "seed");
+  auto fewer = config;
+  fewer.seeds = 1;
+  expect_refused(fewer, "seeds");
 }
 
 TEST(Train, TrainLimitTrainsOnThatManySamplesOnly) {

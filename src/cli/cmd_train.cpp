@@ -18,6 +18,7 @@ struct TrainFlags {
   int freeze = -1;
   int64_t seed = -1;
   int seeds = 0;
+  std::string device;
   bool resume = false;
 };
 
@@ -36,6 +37,7 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
   if (flags.epochs > 0) config.epochs = flags.epochs;
   if (flags.seed >= 0) config.seed = static_cast<uint64_t>(flags.seed);
   if (flags.seeds > 0) config.seeds = flags.seeds;
+  if (!flags.device.empty()) config.device = flags.device;
   const Home home = global.resolve_home();
   if (!flags.backbone.empty())
     config.backbone.file =
@@ -54,11 +56,11 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
     throw Error("--resume needs --out NAME: the model to continue");
   const auto result = train_model(*store, home, config, options);
   fmt::print(
-      "model {} ({} train / {} validation / {} test samples, best epoch {}, {:.0f} samples/s, {} "
-      "desert "
-      "restarts)\n",
+      "model {} ({} train / {} validation / {} test samples, best epoch {}, {:.0f} samples/s on "
+      "{}, {} desert restarts)\n",
       result.model_dir.string(), result.train_samples, result.validation_samples,
-      result.test_samples, result.best_epoch, result.samples_per_second, result.desert_restarts);
+      result.test_samples, result.best_epoch, result.samples_per_second, result.device,
+      result.desert_restarts);
   if (result.seed_runs.size() > 1)
     for (const auto& run : result.seed_runs)
       fmt::print("seed {}: best validation loss {:.4f} at epoch {} of {}{}\n", run.seed,
@@ -97,6 +99,11 @@ const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
                    "Train this many seeds (--seed, --seed + 1, ...) on the same split and keep "
                    "the lowest validation loss (overrides the config)")
       ->check(CLI::PositiveNumber);
+  command
+      ->add_option("--device", flags.device,
+                   "Train on auto (a CUDA GPU when there is one), cpu or cuda (overrides the "
+                   "config)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   command->add_option(
       "--out", flags.out,
       "Model name: folder under <home>/models (default: cnn-<time> or backbone-<time>)");

@@ -35,6 +35,8 @@ void validate(const TrainConfig& c) {
   check(c.threads >= 0, w, fmt::format("threads must be 0 or more, got {}", c.threads));
   check(c.step_weight >= 0, w, fmt::format("step_weight must be 0 or more, got {}", c.step_weight));
   check(c.seeds >= 1, w, fmt::format("seeds must be at least 1, got {}", c.seeds));
+  check(c.device == "auto" || c.device == "cpu" || c.device == "cuda", w,
+        fmt::format("device must be auto, cpu or cuda, got \"{}\"", c.device));
   check(c.train_limit >= 0, w,
         fmt::format("train_limit must be 0 (all) or more, got {}", c.train_limit));
   check(c.init.empty() || !c.backbone.enabled(), w,
@@ -105,7 +107,8 @@ const auto kTrainFields = std::make_tuple(
     jf::field("init", &TrainConfig::init),
     jf::field("validation_fraction", &TrainConfig::validation_fraction),
     jf::field("test_fraction", &TrainConfig::test_fraction),
-    jf::field("split_seed", &TrainConfig::split_seed), jf::field("threads", &TrainConfig::threads));
+    jf::field("split_seed", &TrainConfig::split_seed), jf::field("threads", &TrainConfig::threads),
+    jf::field("device", &TrainConfig::device));
 
 void to_json(nlohmann::json& j, const TrainConfig& c) { jf::write(j, c, kTrainFields); }
 
@@ -176,7 +179,8 @@ void to_json(nlohmann::json& j, const TrainResult& r) {
          {"test", r.test_samples},
          {"timed", r.timed_samples}}},
        {"seconds", r.seconds},
-       {"samples_per_second", r.samples_per_second}};
+       {"samples_per_second", r.samples_per_second},
+       {"device", r.device}};
   if (r.steps_measured()) {
     j["step_threshold"] = r.validation_steps.threshold;
     j["metrics"]["validation_steps"] = r.validation_steps;

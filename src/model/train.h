@@ -87,6 +87,9 @@ struct TrainConfig {
   double test_fraction = 0.2;  // the fixed test set: chosen by split_seed, never tuned on
   uint64_t split_seed = 7;
   int threads = 0;  // CPU threads; 0: all cores
+  // Where the network trains: "auto" (a CUDA GPU when this LibTorch build has one, else the
+  // CPU), "cpu" or "cuda". Losses and metrics stay on the CPU; the saved model runs anywhere.
+  std::string device = "auto";
 };
 
 void to_json(nlohmann::json& j, const AugmentConfig& c);
@@ -203,6 +206,7 @@ struct TrainResult {
   bool stopped = false;     // interrupted; the best checkpoint so far was kept
   size_t train_samples = 0, validation_samples = 0, test_samples = 0;
   double seconds = 0, samples_per_second = 0;
+  std::string device;  // where it trained: "cpu" or "cuda"
 
   // Validation steps with a saxophone were scored, so the step threshold means something.
   bool steps_measured() const { return validation_steps.tp + validation_steps.fn > 0; }

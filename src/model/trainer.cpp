@@ -37,9 +37,32 @@ std::string serialise(const Network& net) {
   return out.str();
 }
 
+// Onto the CPU whatever device the state was saved from: the kept network is measured and saved
+// there.
 void deserialise(const Network& net, const std::string& bytes) {
   std::istringstream in(bytes);
-  torch::load(net, in);
+  torch::load(net, in, torch::kCPU);
+}
+
+// TrainConfig::device: "auto" is CUDA when this LibTorch build and a GPU are present.
+torch::Device training_device(const std::string& device) {
+  if (device == "cpu") return torch::kCPU;
+  if (device == "cuda" && !torch::cuda::is_available())
+    throw Error(
+        "train config: device \"cuda\" asked for, but this LibTorch build or machine has no CUDA "
+        "GPU (use \"auto\" or \"cpu\")");
+  return device == "cuda" ? torch::Device(torch::kCUDA) : preferred_device();
+}
+
+torch::Device device_of(const Network& net) { return net->parameters().front().device(); }
+
+// Runs the network on its device and brings the scores back: losses and metrics are computed on
+// the CPU (autograd follows the copy), so only [B] and [B, steps] logits travel per batch.
+NetworkImpl::Scores scores_of(const Network& net, const torch::Tensor& input) {
+  auto scores = net->forward_steps(input.to(device_of(net)));
+  scores.logits = scores.logits.to(torch::kCPU);
+  if (scores.step_logits.defined()) scores.step_logits = scores.step_logits.to(torch::kCPU);
+  return scores;
 }
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -204,7 +227,7 @@ StepScores score_steps(const Network& net, const ModelKind& kind, const FeatureS
   for (size_t first = 0; first < timed.size(); first += kEvalBatch) {
     const size_t n = std::min<size_t>(kEvalBatch, timed.size() - first);
     const std::vector<size_t> batch(timed.begin() + first, timed.begin() + first + n);
-    const auto scores = net->forward_steps(kind.prepare(data.get(batch)));
+    const auto scores = scores_of(net, kind.prepare(data.get(batch)));
     if (!scores.step_logits.defined()) return {};
     const auto p = torch::sigmoid(scores.step_logits).contiguous();
     const auto truth =
@@ -403,6 +426,7 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
              const TrainOptions& options) {
   torch::manual_seed(seed);
   const Network net = kind.create();
+  net->to(training_device(config.device));  // before the optimiser takes its parameters
   Optimiser optimiser(kind.parameter_groups(net), config);
   Run run;
   Shuffle shuffle{std::mt19937_64(seed), split.train};
@@ -442,7 +466,7 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
           kind.augment(data.get(batch), batch_targets(labels, frames, batch), shuffle.rng);
       const auto& y = targets.windows;
       optimiser.adam->zero_grad();
-      const auto scores = net->forward_steps(x);
+      const auto scores = scores_of(net, x);
       const auto& logits = scores.logits;
       auto loss = weighted_loss(logits, y, weights);
       if (config.step_weight > 0 && targets.has_frames() && scores.step_logits.defined())
@@ -659,7 +683,8 @@ std::vector<float> predict(const Network& net, const ModelKind& kind, const Feat
   for (size_t first = 0; first < indices.size(); first += kEvalBatch) {
     const size_t n = std::min<size_t>(kEvalBatch, indices.size() - first);
     const std::vector<size_t> batch(indices.begin() + first, indices.begin() + first + n);
-    const auto p = torch::sigmoid(net->forward(kind.prepare(data.get(batch)))).contiguous();
+    const auto p =
+        torch::sigmoid(scores_of(net, kind.prepare(data.get(batch))).logits).contiguous();
     out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
   return out;
@@ -674,6 +699,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const auto started = Clock::now();
   const auto kind = model_kind(config);
+  const std::string device = training_device(config.device).str();  // refuses a missing GPU early
   const Checkpoint checkpoint{model_dir.empty() ? fs::path() : model_dir / "checkpoint"};
   TrainedModel out;
   const Run run =
@@ -693,6 +719,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   r.validation_samples = split.validation.size();
   r.test_samples = split.test.size();
   r.samples_per_second = run.trained_samples / std::max(1e-9, run.train_seconds);
+  r.device = device;
   const auto validation_labels = labels_of(labels, split.validation);
   const auto validation_p = predict(out.net, *kind, data, split.validation);
   const double threshold = choose_threshold(validation_p, validation_labels);

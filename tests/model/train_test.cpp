@@ -542,6 +542,45 @@ TEST(Train, SeedsMustBeOneOrMoreAndResumeTheSameSeeds) {
   expect_refused(fewer, "seeds");
 }
 
+// "auto" trains on a CUDA GPU where there is one; "cuda" without one is refused before any
+// work, naming the field; the device used is recorded.
+TEST(Train, TheDeviceIsChosenAtRunTimeCheckedAndRecorded) {
+  nlohmann::json j = TrainConfig{};
+  j["device"] = "tpu";
+  try {
+    j.get<TrainConfig>();
+    ADD_FAILURE() << "device tpu accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("device"), std::string::npos) << e.what();
+  }
+  auto config = small_config();
+  config.epochs = 1;
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  TrainOptions options = quietly();
+  config.device = "cpu";
+  const auto on_cpu = train_arrays(task.data, task.split, config, dir / "cpu", options);
+  EXPECT_EQ(on_cpu.device, "cpu");
+  EXPECT_EQ(read_model_description(dir / "cpu").at("device"), "cpu");
+  const bool gpu = torch::cuda::is_available();
+  config.device = "auto";
+  EXPECT_EQ(train_arrays(task.data, task.split, config, {}, options).device, gpu ? "cuda" : "cpu");
+  config.device = "cuda";
+  if (gpu) {
+    config.epochs = small_config().epochs;
+    const auto on_gpu = train_arrays(task.data, task.split, config, dir / "gpu", options);
+    EXPECT_EQ(on_gpu.device, "cuda");
+    EXPECT_GE(on_gpu.test.roc_auc, 0.95);  // as SmallModelLearnsASyntheticTask... on the CPU
+    return;
+  }
+  try {
+    train_arrays(task.data, task.split, config, {}, options);
+    ADD_FAILURE() << "device cuda accepted without a GPU";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"cuda\""), std::string::npos) << e.what();
+  }
+}
+
 TEST(Train, TrainLimitTrainsOnThatManySamplesOnly) {
   auto config = small_config();
   config.epochs = 1;

@@ -156,11 +156,15 @@ void from_json(const nlohmann::json& j, EpochRecord& e) {
   jf::read_object(j, e, kEpochFields, "epoch record");
 }
 
-void to_json(nlohmann::json& j, const SeedRun& s) {
-  j = {{"seed", s.seed},
-       {"best_validation_loss", s.best_validation_loss},
-       {"best_epoch", s.best_epoch},
-       {"epochs", s.epochs}};
+const auto kSeedRunFields = std::make_tuple(
+    jf::field("seed", &SeedRun::seed),
+    jf::field("best_validation_loss", &SeedRun::best_validation_loss),
+    jf::field("best_epoch", &SeedRun::best_epoch), jf::field("epochs", &SeedRun::epochs));
+
+void to_json(nlohmann::json& j, const SeedRun& s) { jf::write(j, s, kSeedRunFields); }
+
+void from_json(const nlohmann::json& j, SeedRun& s) {
+  jf::read_object(j, s, kSeedRunFields, "seed run");
 }
 
 void to_json(nlohmann::json& j, const TrainResult& r) {

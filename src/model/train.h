@@ -190,6 +190,7 @@ struct SeedRun {
   int best_epoch = 0, epochs = 0;
 };
 void to_json(nlohmann::json& j, const SeedRun& s);
+void from_json(const nlohmann::json& j, SeedRun& s);
 
 struct TrainResult {
   std::filesystem::path model_dir;

@@ -406,9 +406,7 @@ SeedsDone load_seeds(const Checkpoint& cp, const TrainConfig& config) {
   if (first != config.seed)
     throw Error(fmt::format("{}: these seeds start at {}, not {} (\"seed\")", cp.seeds().string(),
                             first, config.seed));
-  for (const auto& run : j.at("runs"))
-    done.runs.push_back({run.at("seed").get<uint64_t>(), run.at("best_validation_loss"),
-                         run.at("best_epoch"), run.at("epochs")});
+  done.runs = j.at("runs").get<std::vector<SeedRun>>();
   if (done.runs.size() > static_cast<size_t>(config.seeds))
     throw Error(fmt::format("{}: {} seeds are finished, more than the {} asked for (\"seeds\")",
                             cp.seeds().string(), done.runs.size(), config.seeds));

@@ -342,11 +342,17 @@ TEST(Train, SameSeedSameResultOnCpu) {
   EXPECT_DOUBLE_EQ(a.test.roc_auc, b.test.roc_auc);
 }
 
-TEST(Train, SeedsAreEachTrainedAndTheLowestValidationLossIsKept) {
+// Seeds 4, 5 and 6: on make_task the middle one has the lowest validation loss.
+TrainConfig three_seeds(int epochs) {
   auto config = small_config();
-  config.epochs = 3;
+  config.epochs = epochs;
   config.seed = 4;
   config.seeds = 3;
+  return config;
+}
+
+TEST(Train, SeedsAreEachTrainedAndTheLowestValidationLossIsKept) {
+  const auto config = three_seeds(3);
   const auto task = make_task(config.features);
   testing::TempDir dir;
   TrainOptions options = quietly();
@@ -464,10 +470,7 @@ TEST(Train, AnInterruptedRunResumesToTheResultOfARunNeverStopped) {
 }
 
 TEST(Train, InterruptedSeedsResumeFromTheSeedInProgressKeepingTheFinishedOnes) {
-  auto config = small_config();
-  config.epochs = 3;
-  config.seed = 4;
-  config.seeds = 3;
+  const auto config = three_seeds(3);
   const auto task = make_task(config.features);
   const auto interrupted = expect_resume_matches_unstopped(task, config, 0.5);
   ASSERT_EQ(interrupted.seed_runs.size(), 2u) << "the stop should land in the second seed";
@@ -475,24 +478,33 @@ TEST(Train, InterruptedSeedsResumeFromTheSeedInProgressKeepingTheFinishedOnes) {
   EXPECT_LT(interrupted.seed_runs[1].epochs, 3);
 }
 
-TEST(Train, ARunInterruptedInADesertRestartResumesThatRestart) {
-  auto config = small_config();  // the desert of DesertDetectedAndRestartedOnAStuckRun
+// Every input identical: nothing separates the classes, so the best the net can do is a
+// constant 0.5; the class-balanced loss settles at ln 2 with chance-level predictions. The
+// config detects that in two epochs and restarts once.
+TrainConfig desert_config() {
+  auto config = small_config();
   config.epochs = 6;
   config.patience = 6;
   config.desert.epochs = 2;
   config.desert.tolerance = 0.05;
   config.desert.max_restarts = 1;
-  auto task = make_task(config.features);
+  return config;
+}
+SyntheticTask stuck_task(const FeatureConfig& features) {
+  auto task = make_task(features);
   for (auto& input : task.data.inputs) input = task.data.inputs.front();
+  return task;
+}
+
+TEST(Train, ARunInterruptedInADesertRestartResumesThatRestart) {
+  const auto config = desert_config();
+  const auto task = stuck_task(config.features);
   const auto interrupted = expect_resume_matches_unstopped(task, config, 0.75);
   EXPECT_EQ(interrupted.desert_restarts, 1) << "the stop should land in the restart";
 }
 
 TEST(Train, ResumingWithMoreSeedsTrainsOnlyTheNewOnes) {
-  auto config = small_config();
-  config.epochs = 2;
-  config.seed = 4;
-  config.seeds = 3;
+  const auto config = three_seeds(2);
   const auto task = make_task(config.features);
   testing::TempDir dir;
   TrainOptions options = quietly();
@@ -636,16 +648,8 @@ TEST(Train, ContrastivePretrainingLowersItsLossAndStartsTraining) {
 }
 
 TEST(Train, DesertDetectedAndRestartedOnAStuckRun) {
-  // Every input identical: nothing separates the classes, so the best the net can do is a
-  // constant 0.5; the class-balanced loss settles at ln 2 with chance-level predictions.
-  auto config = small_config();
-  config.epochs = 6;
-  config.patience = 6;
-  config.desert.epochs = 2;
-  config.desert.tolerance = 0.05;
-  config.desert.max_restarts = 1;
-  auto task = make_task(config.features);
-  for (auto& input : task.data.inputs) input = task.data.inputs.front();
+  const auto config = desert_config();
+  const auto task = stuck_task(config.features);
   TrainOptions options = quietly();
   const auto result = train_arrays(task.data, task.split, config, {}, options);
   EXPECT_EQ(result.desert_restarts, 2);  // the first run and its one restart both stuck

@@ -252,6 +252,17 @@ struct Run {
   size_t trained_samples = 0;
 };
 
+// A checkpoint's JSON; a damaged one is an error naming the file, not a bare parser message.
+nlohmann::json read_checkpoint_json(const fs::path& path) {
+  std::ifstream in(path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: unreadable checkpoint ({}); train without --resume to start over",
+                            path.string(), e.what()));
+  }
+}
+
 // State saved each epoch so --resume continues an interrupted run as if it had never stopped:
 // weights, Adam's moments, and both random generators (the shuffle's and LibTorch's, which
 // draws dropout). After each finished seed of TrainConfig::seeds, the seeds record says which
@@ -275,8 +286,7 @@ struct Checkpoint {
   // The seed of the run in progress, if one is saved.
   std::optional<uint64_t> saved_seed() const {
     if (!enabled() || !fs::exists(json())) return std::nullopt;
-    std::ifstream in(json());
-    return nlohmann::json::parse(in).at("seed").get<uint64_t>();
+    return read_checkpoint_json(json()).at("seed").get<uint64_t>();
   }
 };
 
@@ -347,8 +357,7 @@ void save_checkpoint(const Checkpoint& cp, const Network& net, torch::optim::Ada
 // Checkpoints written before the generators were saved resume with fresh ones.
 int load_checkpoint(const Checkpoint& cp, const Network& net, torch::optim::Adam& optimiser,
                     Run& run, Shuffle& shuffle) {
-  std::ifstream in(cp.json());
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_checkpoint_json(cp.json());
   torch::load(net, cp.state().string());
   torch::load(optimiser, cp.optimiser().string());
   run.best_state = read_bytes(cp.best());
@@ -400,8 +409,7 @@ void save_seeds(const Checkpoint& cp, const SeedsDone& done, uint64_t first_seed
 SeedsDone load_seeds(const Checkpoint& cp, const TrainConfig& config) {
   SeedsDone done;
   if (!cp.enabled() || !fs::exists(cp.seeds())) return done;
-  std::ifstream in(cp.seeds());
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_checkpoint_json(cp.seeds());
   const auto first = j.at("first_seed").get<uint64_t>();
   if (first != config.seed)
     throw Error(fmt::format("{}: these seeds start at {}, not {} (\"seed\")", cp.seeds().string(),

@@ -552,6 +552,18 @@ TEST(Train, SeedsMustBeOneOrMoreAndResumeTheSameSeeds) {
   auto fewer = config;
   fewer.seeds = 1;
   expect_refused(fewer, "seeds");
+
+  // A damaged record is an error naming it, and leaves it for the user to look at.
+  const auto record = dir / "m" / "checkpoint" / "seeds.json";
+  ASSERT_TRUE(std::filesystem::exists(record));
+  std::ofstream(record) << "{\"first_seed\": 3, \"ru";
+  try {
+    train_arrays(task.data, task.split, config, dir / "m", options);
+    ADD_FAILURE() << "a damaged seeds record was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(record.string()), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(std::filesystem::exists(record));
 }
 
 // "auto" trains on a CUDA GPU where there is one; "cuda" without one is refused before any

@@ -11,7 +11,8 @@
 # average is printed before and after: on a shared machine, wall times follow the load.
 # Usage: bench/predict.sh [BUILD_DIR] [MODEL_DIR]
 #   MODEL_DIR: a trained model folder; default: a freshly initialised model of the default
-#   architecture (same speed as a trained one), written by bench_predict --write-model.
+#   architecture of a large library, the slower one with the GRU (same speed as a trained
+#   one), written by bench_predict --write-model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -24,7 +25,7 @@ if [[ -z "$model" ]]; then
   cmake --build "$build" --target saxdetect bench_predict -j "$jobs" >/dev/null
   model="$work/model"
   "$build/bench/bench_predict" --write-model "$model"
-  echo "model: freshly initialised default architecture"
+  echo "model: freshly initialised default architecture of a large library (with the GRU)"
 else
   cmake --build "$build" --target saxdetect -j "$jobs" >/dev/null
   echo "model: $model"

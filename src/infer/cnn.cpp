@@ -112,6 +112,8 @@ float linear_softmax(const float* p, int count) {
 CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
   if (net.pool != "max" && net.pool != "avg")
     throw Error(fmt::format("net config: pool must be \"max\" or \"avg\", got \"{}\"", net.pool));
+  if (net.gru == kGruAuto)
+    throw Error("net config: gru is \"auto\", which training settles; a model names its units");
   CnnLayout layout;
   layout.rows = features.n_mels;
   layout.cols = features.frames;

@@ -52,8 +52,7 @@ void validate(const NetConfig& c) {
   check(power_of_two && c.frame_step <= (1 << c.depth), w,
         fmt::format("frame_step must be a power of two from 1 to 2^depth ({}), got {}",
                     1 << c.depth, c.frame_step));
-  check(c.gru >= 0, w, fmt::format("gru must be 0 or more, got {}", c.gru));
-  check(c.gru == 0 || c.head == "frames", w, "gru needs the frame head (\"head\": \"frames\")");
+  check(c.gru <= 0 || c.head == "frames", w, "gru needs the frame head (\"head\": \"frames\")");
 }
 
 }  // namespace
@@ -66,10 +65,28 @@ const auto kNetFields = std::make_tuple(
     jf::field("head", &NetConfig::head), jf::field("frame_step", &NetConfig::frame_step),
     jf::field("gru", &NetConfig::gru));
 
-void to_json(nlohmann::json& j, const NetConfig& c) { jf::write(j, c, kNetFields); }
+NetConfig settle_gru(NetConfig net, size_t train_samples) {
+  if (net.gru == kGruAuto)
+    net.gru = net.head == "frames" && train_samples >= kAutoGruFromSamples ? kAutoGruUnits : 0;
+  return net;
+}
+
+void to_json(nlohmann::json& j, const NetConfig& c) {
+  jf::write(j, c, kNetFields);
+  if (c.gru == kGruAuto) j["gru"] = "auto";
+}
 
 void from_json(const nlohmann::json& j, NetConfig& c) {
-  jf::read_object(j, c, kNetFields, "net config");
+  jf::require_object(j, "net config");
+  // "gru" is a number of units or "auto" (kGruAuto inside, which no number may imitate).
+  auto fields = j;
+  if (const auto gru = j.find("gru"); gru != j.end()) {
+    const bool units = gru->is_number_integer() && gru->get<int64_t>() >= 0;
+    check(units || *gru == "auto", "net config",
+          fmt::format("gru must be 0 or more units, or \"auto\", got {}", gru->dump()));
+    if (!units) fields["gru"] = kGruAuto;
+  }
+  jf::read_object(fields, c, kNetFields, "net config");
   validate(c);
 }
 

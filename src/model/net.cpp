@@ -55,6 +55,8 @@ int64_t dry_run_size(torch::nn::Sequential& blocks, const NetConfig& config, int
 
 CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols)
     : frame_head_(config.head == "frames") {
+  if (config.gru == kGruAuto)
+    throw Error("net config: gru is \"auto\"; training settles it (settle_gru) before the net");
   features_ = register_module("features", conv_blocks(config));
   fc_inputs_ = dry_run_size(features_, config, rows, cols);
   if (config.gru > 0)
@@ -167,7 +169,7 @@ torch::Device preferred_device() {
 }
 
 int64_t fc_input_size(const NetConfig& net, int rows, int cols) {
-  return Cnn(net, rows, cols)->fc_inputs();
+  return Cnn(settle_gru(net, 0), rows, cols)->fc_inputs();  // the GRU comes after this size
 }
 
 }  // namespace sax

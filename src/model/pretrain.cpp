@@ -51,9 +51,12 @@ void save(const fs::path& dir, Cnn& net, const TrainConfig& config, const Pretra
 
 }  // namespace
 
-PretrainResult pretrain_core(const FeatureSource& data, size_t count, const TrainConfig& config,
+PretrainResult pretrain_core(const FeatureSource& data, size_t count, const TrainConfig& given,
                              const fs::path& model_dir, const TrainOptions& options) {
   const auto started = std::chrono::steady_clock::now();
+  // Settled by the samples seen here: a run that starts from this model takes its GRU.
+  TrainConfig config = given;
+  config.net = settle_gru(config.net, count);
   TrainConfig views = config;
   views.augment.mixup_alpha = 0;  // a mixed view would be the partner of two samples
   views.augment.enabled = true;

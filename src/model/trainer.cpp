@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/progress.h"
+#include "infer/detector.h"
 #include "plot/svg.h"
 
 namespace sax {
@@ -663,6 +664,20 @@ void measure_steps(const Network& net, const ModelKind& kind, const FeatureSourc
   r.test_steps = compute_metrics(test.probabilities, test.labels, r.validation_steps.threshold);
 }
 
+// The config with the net's "auto" GRU settled for this run (model.json records the result):
+// none for a backbone's head, the starting model's when training starts from one (init needs the
+// same architecture), else by the size of the training set.
+TrainConfig settle_net(TrainConfig config, size_t train_samples) {
+  if (config.net.gru != kGruAuto) return config;
+  if (config.backbone.enabled())
+    config.net.gru = 0;
+  else if (!config.init.empty())
+    config.net.gru = net_of_model(read_model_description(config.init)).gru;
+  else
+    config.net = settle_gru(config.net, train_samples);
+  return config;
+}
+
 // At most config.train_limit training samples, drawn at random (learning curves).
 Split limit_training(Split split, const TrainConfig& config) {
   if (config.train_limit <= 0 || static_cast<size_t>(config.train_limit) >= split.train.size())
@@ -697,9 +712,15 @@ std::vector<float> predict(const Network& net, const ModelKind& kind, const Feat
 }
 
 TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels,
-                        const FrameTargets& frames, const Split& all, const TrainConfig& config,
+                        const FrameTargets& frames, const Split& all, const TrainConfig& given,
                         const fs::path& model_dir, const TrainOptions& options) {
-  const Split split = limit_training(all, config);
+  const Split split = limit_training(all, given);
+  const TrainConfig config = settle_net(given, split.train.size());
+  if (given.net.gru == kGruAuto)
+    spdlog::log(options.quiet ? spdlog::level::debug : spdlog::level::info,
+                "gru \"auto\": {} for {} training samples",
+                config.net.gru > 0 ? fmt::format("{} units", config.net.gru) : "none",
+                split.train.size());
   torch::set_num_threads(config.threads > 0
                              ? config.threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

@@ -15,6 +15,9 @@
 namespace sax {
 namespace {
 
+// The default architecture without a GRU (what training settles "auto" to on a small library).
+NetConfig plain_net() { return settle_gru({}, 0); }
+
 // A Cnn with random weights and batch-norm statistics (so folding them is tested), in eval
 // mode, its logits kept moderate so probabilities do not saturate.
 Cnn random_cnn(const NetConfig& config, int rows, int cols, uint64_t seed) {
@@ -88,37 +91,40 @@ void expect_runtime_equals_torch_with_each_head(NetConfig config, int rows, int 
   }
 }
 
-TEST(CnnRuntime, EqualsLibTorchForTheDefaultNet) {
-  expect_runtime_equals_torch_with_each_head({}, 128, 108);
+TEST(CnnRuntime, EqualsLibTorchForTheDefaultNetOfEitherLibrarySize) {
+  expect_runtime_equals_torch_with_each_head(settle_gru({}, kAutoGruFromSamples - 1), 128, 108);
+  const auto large = settle_gru({}, kAutoGruFromSamples);
+  ASSERT_EQ(large.gru, kAutoGruUnits);
+  expect_runtime_equals_torch(large, 128, 108);
 }
 
 TEST(CnnRuntime, EqualsLibTorchForEveryNetConfigField) {
-  NetConfig shallow;
+  NetConfig shallow = plain_net();
   shallow.depth = 3;
   shallow.kernels = {3};
   expect_runtime_equals_torch_with_each_head(shallow, 128, 108);
-  NetConfig deep;
+  NetConfig deep = plain_net();
   deep.depth = 5;
   deep.channels = 8;
   deep.max_channels = 32;
   deep.kernels = {7, 5, 3};
   expect_runtime_equals_torch_with_each_head(deep, 128, 108);
-  NetConfig avg;
+  NetConfig avg = plain_net();
   avg.pool = "avg";
   expect_runtime_equals_torch_with_each_head(avg, 128, 108);
-  NetConfig no_hidden;
+  NetConfig no_hidden = plain_net();
   no_hidden.hidden = 0;
   expect_runtime_equals_torch_with_each_head(no_hidden, 128, 108);
-  NetConfig no_batch_norm;
+  NetConfig no_batch_norm = plain_net();
   no_batch_norm.batch_norm = false;
   expect_runtime_equals_torch_with_each_head(no_batch_norm, 128, 108);
-  NetConfig even_kernel;
+  NetConfig even_kernel = plain_net();
   even_kernel.kernels = {4, 2};
   expect_runtime_equals_torch_with_each_head(even_kernel, 64, 54);
 }
 
 TEST(CnnRuntime, EqualsLibTorchAt256By216) {
-  expect_runtime_equals_torch_with_each_head({}, 256, 216);
+  expect_runtime_equals_torch_with_each_head(plain_net(), 256, 216);
 }
 
 // The runtime's step probabilities against LibTorch's step_probabilities, and its windows.
@@ -148,13 +154,13 @@ TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
   for (const auto& [pool, frame_step] :
        std::vector<std::pair<std::string, int>>{{"max", 4}, {"avg", 4}, {"max", 2}}) {
     SCOPED_TRACE(pool + " frame_step " + std::to_string(frame_step));
-    NetConfig frames;
+    NetConfig frames = plain_net();
     frames.head = "frames";
     frames.pool = pool;
     frames.frame_step = frame_step;
     expect_steps_equal_torch(frames);
   }
-  NetConfig window;
+  NetConfig window = plain_net();
   window.head = "window";
   EXPECT_EQ(CnnRuntime(cnn_layout(window, features_of(128, 108)),
                        weights_of(*random_cnn(window, 128, 108, 6)))
@@ -165,12 +171,12 @@ TEST(CnnRuntime, FrameHeadStepsAndWindowsEqualLibTorch) {
 TEST(CnnRuntime, GruBetweenStepsAndHeadEqualsLibTorch) {
   for (int units : {8, 32}) {
     SCOPED_TRACE("gru " + std::to_string(units));
-    NetConfig crnn;
+    NetConfig crnn = plain_net();
     crnn.gru = units;
     expect_steps_equal_torch(crnn);
   }
   // Without the hidden layer the GRU's outputs go straight to the logit.
-  NetConfig direct;
+  NetConfig direct = plain_net();
   direct.gru = 16;
   direct.hidden = 0;
   expect_steps_equal_torch(direct);
@@ -179,7 +185,7 @@ TEST(CnnRuntime, GruBetweenStepsAndHeadEqualsLibTorch) {
 TEST(CnnRuntime, AGruHearsTheWholeWindow) {
   // A change in the window's last columns moves the first step's probability only through the
   // GRU: the conv blocks alone see about a second around each step.
-  NetConfig crnn;
+  NetConfig crnn = plain_net();
   crnn.gru = 16;
   auto net = random_cnn(crnn, 128, 108, 8);
   const CnnRuntime runtime(cnn_layout(crnn, features_of(128, 108)), weights_of(*net));
@@ -199,26 +205,26 @@ TEST(CnnRuntime, AGruHearsTheWholeWindow) {
 }
 
 TEST(CnnRuntime, RefusesAnUnknownPoolAndATooDeepNet) {
-  NetConfig odd;
+  NetConfig odd = plain_net();
   odd.pool = "median";
   EXPECT_THROW(cnn_layout(odd, features_of(128, 108)), Error);
-  NetConfig deep;
+  NetConfig deep = plain_net();
   deep.depth = 4;
   auto net = random_cnn(deep, 128, 108, 1);
   EXPECT_THROW(CnnRuntime(cnn_layout(deep, features_of(8, 8)), weights_of(*net)), Error);
 }
 
 TEST(CnnRuntime, WrongInputShapeIsAClearError) {
-  auto net = random_cnn({}, 128, 108, 2);
-  const CnnRuntime runtime(cnn_layout({}, features_of(128, 108)), weights_of(*net));
+  auto net = random_cnn(plain_net(), 128, 108, 2);
+  const CnnRuntime runtime(cnn_layout(plain_net(), features_of(128, 108)), weights_of(*net));
   EXPECT_THROW(runtime.probabilities(random_inputs(1, 64, 108)), Error);
 }
 
 TEST(Weights, SavedModelReloadsWithIdenticalOutputs) {
   testing::TempDir dir;
-  auto net = random_cnn({}, 128, 108, 3);
+  auto net = random_cnn(plain_net(), 128, 108, 3);
   save_weights(*net, dir / kWeightsFile);
-  Cnn reloaded(NetConfig{}, 128, 108);
+  Cnn reloaded(plain_net(), 128, 108);
   load_weights(*reloaded, dir / kWeightsFile);
   reloaded->eval();
   const auto inputs = random_inputs(3, 128, 108);
@@ -229,9 +235,9 @@ TEST(Weights, SavedModelReloadsWithIdenticalOutputs) {
 
 TEST(Weights, ArchitectureMismatchNamesFileAndTensor) {
   testing::TempDir dir;
-  auto net = random_cnn({}, 128, 108, 4);
+  auto net = random_cnn(plain_net(), 128, 108, 4);
   save_weights(*net, dir / kWeightsFile);
-  NetConfig wider;
+  NetConfig wider = plain_net();
   wider.channels = 32;
   Cnn other(wider, 128, 108);
   try {
@@ -243,7 +249,7 @@ TEST(Weights, ArchitectureMismatchNamesFileAndTensor) {
     EXPECT_NE(message.find("features.0.weight has shape [16, 1, 5, 5]"), std::string::npos)
         << message;
   }
-  NetConfig shallow;
+  NetConfig shallow = plain_net();
   shallow.depth = 3;
   Cnn fewer(shallow, 128, 108);
   EXPECT_THROW(load_weights(*fewer, dir / kWeightsFile), Error);  // extra tensors in the file
@@ -252,7 +258,7 @@ TEST(Weights, ArchitectureMismatchNamesFileAndTensor) {
 // A model folder as training writes it (the weights in model.pt when `legacy`), its model.json
 // without the net fields in `missing`, as one written before them.
 void write_model_folder(const std::filesystem::path& dir, Cnn& net, bool legacy,
-                        const NetConfig& config = {},
+                        const NetConfig& config = plain_net(),
                         const std::vector<std::string>& missing = {}) {
   std::filesystem::create_directories(dir);
   if (legacy)
@@ -267,7 +273,7 @@ void write_model_folder(const std::filesystem::path& dir, Cnn& net, bool legacy,
 
 TEST(Weights, DetectorReadsNewAndLegacyFoldersAlike) {
   testing::TempDir dir;
-  auto net = random_cnn({}, 128, 108, 5);
+  auto net = random_cnn(plain_net(), 128, 108, 5);
   write_model_folder(dir / "new", net, false);
   write_model_folder(dir / "old", net, true);
   const auto audio = testing::tone(5.0, 22050, 1, 440.0, 0.3);
@@ -281,7 +287,7 @@ TEST(Weights, DetectorReadsNewAndLegacyFoldersAlike) {
 TEST(Weights, AModelFromBeforeANetFieldIsReadAsItWasTrained) {
   // Models older than "head" had the window head, older than "frame_step" four columns per
   // step, whatever today's defaults are.
-  NetConfig window, frames;
+  NetConfig window = plain_net(), frames = plain_net();
   window.head = "window";
   frames.head = "frames";
   frames.frame_step = 4;
@@ -299,7 +305,7 @@ TEST(Weights, AModelFromBeforeANetFieldIsReadAsItWasTrained) {
     EXPECT_DOUBLE_EQ(old->step_seconds(), complete->step_seconds());
   }
   // What a model.json states is taken as it is; a training config's missing field is the default.
-  NetConfig fine;
+  NetConfig fine = plain_net();
   fine.frame_step = 2;
   EXPECT_EQ(net_of_model({{"net", fine}}).frame_step, 2);
   nlohmann::json before_gru = NetConfig{};
@@ -313,7 +319,7 @@ TEST(Weights, AModelFromBeforeANetFieldIsReadAsItWasTrained) {
 TEST(Weights, PlainSaxdetectHandsOlderModelsToSaxdetectTorch) {
   // A model.pt folder needs LibTorch: `saxdetect predict` runs in saxdetect-torch, same output.
   testing::TempDir dir;
-  auto net = random_cnn({}, 128, 108, 7);
+  auto net = random_cnn(plain_net(), 128, 108, 7);
   write_model_folder(dir / "new" / "m", net, false);  // one name: it is in the output
   write_model_folder(dir / "old" / "m", net, true);
   write_audio(dir / "song.wav", testing::tone(12.0, 22050, 1, 440.0, 0.3), 22050);
@@ -330,7 +336,7 @@ TEST(Weights, PlainSaxdetectHandsOlderModelsToSaxdetectTorch) {
 
 TEST(Weights, GarbledModelFileIsAClearErrorFromTheDetector) {
   testing::TempDir dir;
-  auto net = random_cnn({}, 128, 108, 6);
+  auto net = random_cnn(plain_net(), 128, 108, 6);
   write_model_folder(dir / "m", net, false);
   std::ofstream(dir / "m" / kWeightsFile, std::ios::binary) << "garbage!garbage!";
   try {

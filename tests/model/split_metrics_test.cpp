@@ -178,6 +178,15 @@ TEST(Search, RandomDrawsTheRequestedCountInsideTheSpace) {
   EXPECT_GT(lrs.size(), 10u);
 }
 
+TEST(Search, TheGruIsSearchedAsUnitsOrAuto) {
+  const auto points = grid_points(TrainConfig{}, {{"net.gru", {0, 64, "auto"}}});
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_EQ(points[0].config.net.gru, 0);
+  EXPECT_EQ(points[1].config.net.gru, 64);
+  EXPECT_EQ(points[2].config.net.gru, kGruAuto);
+  EXPECT_THROW(grid_points(TrainConfig{}, {{"net.gru", {"many"}}}), Error);
+}
+
 TEST(Search, UnknownFieldIsNamed) {
   try {
     grid_points(TrainConfig{}, {{"net.dept", {2, 3}}});

@@ -317,6 +317,51 @@ TEST(Train, AGruNeedsTheFrameHeadAndASizeOfZeroOrMore) {
   }
 }
 
+TEST(Train, TheGruIsAutoByDefaultAndSettledByTheLibrarySize) {
+  const nlohmann::json j = NetConfig{};
+  EXPECT_EQ(j.at("gru"), "auto");
+  EXPECT_EQ(j.get<NetConfig>().gru, kGruAuto);
+  for (const nlohmann::json& bad : {nlohmann::json("some"), nlohmann::json(2.5)}) {
+    auto wrong = j;
+    wrong["gru"] = bad;
+    EXPECT_THROW(wrong.get<NetConfig>(), Error) << bad;
+  }
+  NetConfig frames;
+  frames.head = "frames";
+  EXPECT_EQ(settle_gru(frames, kAutoGruFromSamples - 1).gru, 0);
+  EXPECT_EQ(settle_gru(frames, kAutoGruFromSamples).gru, kAutoGruUnits);
+  NetConfig window;
+  window.head = "window";
+  EXPECT_EQ(settle_gru(window, 100000).gru, 0);
+  frames.gru = 16;  // a number is kept
+  EXPECT_EQ(settle_gru(frames, 0).gru, 16);
+}
+
+TEST(Train, AnAutoGruIsSettledByTheTrainingSetOrTheStartingModel) {
+  auto config = small_config();
+  config.epochs = 1;
+  ASSERT_EQ(config.net.gru, kGruAuto);
+  const auto task = make_task(config.features);
+  testing::TempDir dir;
+  const auto gru_of = [&](const char* model) {
+    const auto described = read_model_description(dir / model);
+    EXPECT_EQ(described.at("config").at("net").at("gru"), described.at("net").at("gru"));
+    return described.at("net").at("gru").get<int>();
+  };
+  train_arrays(task.data, task.split, config, dir / "small", quietly());
+  EXPECT_EQ(gru_of("small"), 0);
+  // The same clips drawn often enough: a training set of the size that gets a GRU.
+  auto large = task.split;
+  while (large.train.size() < kAutoGruFromSamples)
+    large.train.insert(large.train.end(), task.split.train.begin(), task.split.train.end());
+  train_arrays(task.data, large, config, dir / "large", quietly());
+  EXPECT_EQ(gru_of("large"), kAutoGruUnits);
+  // Starting from a model takes its GRU, whatever the size: init needs the same architecture.
+  config.init = (dir / "large").string();
+  train_arrays(task.data, task.split, config, dir / "tuned", quietly());
+  EXPECT_EQ(gru_of("tuned"), kAutoGruUnits);
+}
+
 TEST(Train, AnUnknownHeadIsRejected) {
   EXPECT_THROW(
       {

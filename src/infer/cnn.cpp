@@ -38,6 +38,13 @@ std::vector<float> values(const WeightsFile& weights, const std::string& name,
   return weights.at(name, shape).values;
 }
 
+// At least n floats of `buffer`. It never shrinks: the layers take turns with the same buffers,
+// and growing a vector again would zero the regrown part for every window.
+float* room(std::vector<float>& buffer, size_t n) {
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
 // Lays out every k x k neighbourhood of `input` [channels, rows, cols] (zero padding k / 2) as
 // the columns of `cols` [channels * k * k, out_rows * out_cols], so a convolution is one matrix
 // product with the weights [out_channels, channels * k * k].
@@ -207,13 +214,13 @@ void CnnRuntime::forward_conv(const Conv& conv, const float* input, float* outpu
                               Workspace& work) const {
   const int k = conv.kernel, plane = conv.out_rows * conv.out_cols;
   const int fan_in = conv.in_channels * k * k;
-  work.cols.resize(static_cast<size_t>(fan_in) * plane);
-  work.conv.resize(static_cast<size_t>(conv.out_channels) * plane);
+  float* columns = room(work.cols, static_cast<size_t>(fan_in) * plane);
+  float* products = room(work.conv, static_cast<size_t>(conv.out_channels) * plane);
   im2col(input, conv.in_channels, conv.in_rows, conv.in_cols, k, conv.out_rows, conv.out_cols,
-         work.cols.data());
+         columns);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, conv.out_channels, plane, fan_in, 1.0f,
-              conv.weight.data(), fan_in, work.cols.data(), plane, 0.0f, work.conv.data(), plane);
-  bias_relu_pool(work.conv.data(), conv.bias, conv.out_rows, conv.out_cols, conv.pool_time,
+              conv.weight.data(), fan_in, columns, plane, 0.0f, products, plane);
+  bias_relu_pool(products, conv.bias, conv.out_rows, conv.out_cols, conv.pool_time,
                  layout_.avg_pool, output);
 }
 
@@ -290,8 +297,10 @@ float CnnRuntime::probability(const Spectrogram& input, Workspace& work, float* 
   const float* x = input.values.data();
   std::vector<float>* out = &work.a;
   for (const Conv& conv : convs_) {
-    out->resize(static_cast<size_t>(conv.out_channels) * conv.pooled_rows() * conv.pooled_cols());
-    forward_conv(conv, x, out->data(), work);
+    forward_conv(conv, x,
+                 room(*out, static_cast<size_t>(conv.out_channels) * conv.pooled_rows() *
+                                conv.pooled_cols()),
+                 work);
     x = out->data();
     out = out == &work.a ? &work.b : &work.a;
   }

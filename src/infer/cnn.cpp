@@ -119,8 +119,7 @@ float linear_softmax(const float* p, int count) {
 CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
   if (net.pool != "max" && net.pool != "avg")
     throw Error(fmt::format("net config: pool must be \"max\" or \"avg\", got \"{}\"", net.pool));
-  if (net.gru == kGruAuto)
-    throw Error("net config: gru is \"auto\", which training settles; a model names its units");
+  require_settled(net);
   CnnLayout layout;
   layout.rows = features.n_mels;
   layout.cols = features.frames;

@@ -71,6 +71,12 @@ NetConfig settle_gru(NetConfig net, size_t train_samples) {
   return net;
 }
 
+void require_settled(const NetConfig& net) {
+  check(net.gru != kGruAuto, "net config",
+        "gru is \"auto\", which training settles by the library's size (settle_gru); a model "
+        "names its units");
+}
+
 void to_json(nlohmann::json& j, const NetConfig& c) {
   jf::write(j, c, kNetFields);
   if (c.gru == kGruAuto) j["gru"] = "auto";

@@ -56,6 +56,8 @@ struct NetConfig {
 // The net with an "auto" GRU settled for a run on `train_samples` training samples: kAutoGruUnits
 // for a frame head from kAutoGruFromSamples on, none otherwise. Other nets come back unchanged.
 NetConfig settle_gru(NetConfig net, size_t train_samples);
+// Throws sax::Error for a net whose GRU is still "auto": a net is built from a settled config.
+void require_settled(const NetConfig& net);
 
 void to_json(nlohmann::json& j, const NetConfig& c);
 void from_json(const nlohmann::json& j, NetConfig& c);  // validates; sax::Error names the field

@@ -55,8 +55,7 @@ int64_t dry_run_size(torch::nn::Sequential& blocks, const NetConfig& config, int
 
 CnnImpl::CnnImpl(const NetConfig& config, int rows, int cols)
     : frame_head_(config.head == "frames") {
-  if (config.gru == kGruAuto)
-    throw Error("net config: gru is \"auto\"; training settles it (settle_gru) before the net");
+  require_settled(config);
   features_ = register_module("features", conv_blocks(config));
   fc_inputs_ = dry_run_size(features_, config, rows, cols);
   if (config.gru > 0)

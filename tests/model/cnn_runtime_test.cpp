@@ -204,10 +204,13 @@ TEST(CnnRuntime, AGruHearsTheWholeWindow) {
   EXPECT_EQ(steps[0], steps[per_input]);
 }
 
-TEST(CnnRuntime, RefusesAnUnknownPoolAndATooDeepNet) {
+TEST(CnnRuntime, RefusesAnUnknownPoolATooDeepNetAndAnUnsettledGru) {
   NetConfig odd = plain_net();
   odd.pool = "median";
   EXPECT_THROW(cnn_layout(odd, features_of(128, 108)), Error);
+  const NetConfig unsettled;  // "gru": "auto", which only training settles
+  EXPECT_THROW(cnn_layout(unsettled, features_of(128, 108)), Error);
+  EXPECT_THROW(Cnn(unsettled, 128, 108), Error);
   NetConfig deep = plain_net();
   deep.depth = 4;
   auto net = random_cnn(deep, 128, 108, 1);

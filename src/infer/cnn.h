@@ -1,6 +1,7 @@
 #pragma once
 // The CNN's forward pass without LibTorch, for inference: conv blocks (batch norm folded into
-// the convolutions at load) as im2col + one CBLAS sgemm each, ReLU, 2x2 pooling, flatten in
+// the convolutions at load) as CBLAS sgemm products (Winograd's F(2x2, 3x3) for 3x3 kernels,
+// im2col for others), ReLU, 2x2 pooling, flatten in
 // LibTorch's [C, H, W] order (or, for a frame head, the mean over frequency, optionally through
 // a bidirectional GRU, scored step by step), the fully connected head and a sigmoid. Dropout is
 // the identity (eval mode). Equals LibTorch's Cnn (src/model/net.h) in eval mode within 1e-4
@@ -62,6 +63,7 @@ class CnnRuntime {
     bool pool_time = true;                                     // else frequency only
     std::vector<float> weight;                                 // [out, in * k * k]
     std::vector<float> bias;                                   // [out]
+    std::vector<float> winograd;  // 3x3 kernels: weight as Winograd's [16][out][in]; else empty
     int pooled_rows() const { return out_rows / 2; }
     int pooled_cols() const { return pool_time ? out_cols / 2 : out_cols; }
   };

@@ -123,6 +123,12 @@ TEST(CnnRuntime, EqualsLibTorchForEveryNetConfigField) {
   expect_runtime_equals_torch_with_each_head(even_kernel, 64, 54);
 }
 
+// 100 x 90 inputs give maps of 25 rows and of 45, 11 and 5 columns, so the 2x2 output tiles of the
+// 3x3 convolutions (Winograd's, in the runtime) overhang the maps' edges.
+TEST(CnnRuntime, EqualsLibTorchWhereTheMapsHaveOddSizes) {
+  expect_runtime_equals_torch_with_each_head(plain_net(), 100, 90);
+}
+
 TEST(CnnRuntime, EqualsLibTorchAt256By216) {
   expect_runtime_equals_torch_with_each_head(plain_net(), 256, 216);
 }

@@ -105,7 +105,8 @@ const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
   detect::add_analysis_options(command, settings.analysis);
   command->add_flag("--json", settings.json,
                     "JSON: frame_f1, frame_precision, frame_recall, clip_accuracy, "
-                    "clip_balanced_accuracy, segments_within_1s, ...");
+                    "clip_balanced_accuracy, segments_within_1s (of the true passages), "
+                    "detected_segments_within_1s (of the detected segments), ...");
   command->callback([&global] { evaluate(global, settings); });
 });
 

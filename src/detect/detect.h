@@ -185,7 +185,12 @@ struct Evaluation {
   // Its 95 % interval, bootstrapped over the files with sax: passages come in songs, and a few
   // hard songs move the share more than their passage count suggests (docs/detection.md).
   double segments_within_1s_low = 0, segments_within_1s_high = 0;
+  // The other side (an event-based precision, as DCASE scores detectors): the share of detected
+  // segments whose onset and offset lie within 1 s of a true passage's. Stray segments in clean
+  // songs count against it.
+  double detected_within_1s = 0;
   size_t files = 0, truth_segments = 0, matched_segments = 0;
+  size_t detected_segments = 0, matched_detected_segments = 0;
   size_t true_positive_frames = 0, false_positive_frames = 0, false_negative_frames = 0;
   size_t sax_files = 0, clean_files = 0, sax_files_found = 0, clean_files_found = 0;
   // Frames by the lead instrument playing at that moment ("none": the band alone), and how

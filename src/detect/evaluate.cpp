@@ -1,5 +1,6 @@
 // Detection quality against ground truth: frame-level precision/recall/F1, clip accuracy of
-// the per-file verdict, and how many true segments were found with both ends within 1 s.
+// the per-file verdict, how many true segments were found with both ends within 1 s, and how
+// many detected segments lie that close to a true one.
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -109,13 +110,19 @@ void Evaluator::add(const Analysis& predicted, const TruthSong& song) {
   (has_sax ? c.sax_files : c.clean_files) += 1;
   if (has_sax && predicted.sax) ++c.sax_files_found;
   if (!has_sax && !predicted.sax) ++c.clean_files_found;
-  size_t matched = 0;
-  for (const auto& [start, end] : truth.sax)
-    matched += std::any_of(detected.begin(), detected.end(), [&](const auto& d) {
-      return std::abs(d.first - start) <= tolerance_ && std::abs(d.second - end) <= tolerance_;
+  auto matches_one_of = [this](const std::pair<double, double>& segment, const auto& others) {
+    return std::any_of(others.begin(), others.end(), [&](const auto& other) {
+      return std::abs(other.first - segment.first) <= tolerance_ &&
+             std::abs(other.second - segment.second) <= tolerance_;
     });
+  };
+  size_t matched = 0;
+  for (const auto& passage : truth.sax) matched += matches_one_of(passage, detected);
   c.truth_segments += truth.sax.size();
   c.matched_segments += matched;
+  for (const auto& segment : detected)
+    c.matched_detected_segments += matches_one_of(segment, truth.sax);
+  c.detected_segments += detected.size();
   if (has_sax) passages_by_file_.emplace_back(matched, truth.sax.size());
 }
 
@@ -134,6 +141,7 @@ Evaluation Evaluator::result() const {
   for (double r : recalls) sum += r;
   e.clip_balanced_accuracy = recalls.empty() ? 0.0 : sum / recalls.size();
   e.segments_within_1s = ratio(e.matched_segments, e.truth_segments);
+  e.detected_within_1s = ratio(e.matched_detected_segments, e.detected_segments);
   std::tie(e.segments_within_1s_low, e.segments_within_1s_high) =
       bootstrap_interval(passages_by_file_);
   return e;
@@ -165,6 +173,9 @@ nlohmann::json to_json(const Evaluation& e) {
           {"clean_files", e.clean_files},
           {"truth_segments", e.truth_segments},
           {"matched_segments", e.matched_segments},
+          {"detected_segments_within_1s", e.detected_within_1s},
+          {"detected_segments", e.detected_segments},
+          {"matched_detected_segments", e.matched_detected_segments},
           {"by_lead", by_lead_json(e)}};
 }
 
@@ -184,10 +195,12 @@ std::string format_human(const Evaluation& e) {
       "frame precision {:.3f}  recall {:.3f}  F1 {:.3f}\n"
       "clip accuracy {:.3f}  balanced accuracy {:.3f}\n"
       "truth segments found with both ends within 1 s: {}/{} ({:.0f}%; {})\n"
+      "detected segments with both ends within 1 s of a true one: {}/{} ({:.0f}%)\n"
       "frame accuracy by lead instrument: {}\n",
       e.files, e.sax_files, e.clean_files, e.frame_precision, e.frame_recall, e.frame_f1,
       e.clip_accuracy, e.clip_balanced_accuracy, e.matched_segments, e.truth_segments,
-      100 * e.segments_within_1s, interval, leads.empty() ? "-" : leads);
+      100 * e.segments_within_1s, interval, e.matched_detected_segments, e.detected_segments,
+      100 * e.detected_within_1s, leads.empty() ? "-" : leads);
 }
 
 }  // namespace sax::detect

@@ -50,6 +50,10 @@ TEST(Evaluator, HandMadeSongsGiveTheHandCountedFigures) {
   EXPECT_EQ(e.truth_segments, 4u);
   EXPECT_EQ(e.matched_segments, 2u);
   EXPECT_NEAR(e.segments_within_1s, 0.5, 1e-9);
+  // Detected: A's and B's segments match nothing, C's two do.
+  EXPECT_EQ(e.detected_segments, 4u);
+  EXPECT_EQ(e.matched_detected_segments, 2u);
+  EXPECT_NEAR(e.detected_within_1s, 0.5, 1e-9);
   EXPECT_EQ(e.files, 5u);
 }
 
@@ -76,6 +80,26 @@ TEST(Evaluator, PerfectPredictionScoresOne) {
   EXPECT_DOUBLE_EQ(e.clip_accuracy, 1.0);
   EXPECT_DOUBLE_EQ(e.clip_balanced_accuracy, 1.0);
   EXPECT_DOUBLE_EQ(e.segments_within_1s, 1.0);
+  EXPECT_DOUBLE_EQ(e.detected_within_1s, 1.0);
+}
+
+TEST(Evaluator, DetectedSegmentsAreScoredAgainstTheTruthToo) {
+  // One passage found, and a stray segment beside it: every passage found, half the segments.
+  Evaluator evaluator;
+  evaluator.add(predicted(30, {{2, 8}, {20, 22}}), truth({{2.5, 8.5}}));
+  Evaluation e = evaluator.result();
+  EXPECT_DOUBLE_EQ(e.segments_within_1s, 1.0);
+  EXPECT_DOUBLE_EQ(e.detected_within_1s, 0.5);
+  // A passage split in two: neither piece has both ends near the passage's.
+  Evaluator split;
+  split.add(predicted(30, {{2, 5}, {6, 9}}), truth({{2, 9}}));
+  e = split.result();
+  EXPECT_EQ(e.detected_segments, 2u);
+  EXPECT_EQ(e.matched_detected_segments, 0u);
+  const auto j = to_json(e);
+  EXPECT_DOUBLE_EQ(j["detected_segments_within_1s"].get<double>(), 0.0);
+  EXPECT_NE(format_human(e).find("detected segments with both ends within 1 s of a true one: 0/2"),
+            std::string::npos);
 }
 
 TEST(Evaluator, OneClassOnlyBalancedAccuracyIsThatClassRecall) {

@@ -351,7 +351,8 @@ CnnRuntime::CnnRuntime(const CnnLayout& layout, const WeightsFile& weights) : la
       conv.bias = values(weights, prefix + "bias", {out});
     }
     module += layout.batch_norm ? 4 : 3;  // conv, [batch norm], ReLU, pool
-    if (k == 3) conv.winograd = winograd_weights(conv.weight, conv.out_channels, channels);
+    if (k == 3 && layout.winograd)
+      conv.winograd = winograd_weights(conv.weight, conv.out_channels, channels);
     conv.pool_time = layout.blocks[b].pool_time;
     channels = conv.out_channels;
     rows = conv.pooled_rows();

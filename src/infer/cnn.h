@@ -34,6 +34,9 @@ struct CnnLayout {
   // time step and the window is their linear softmax.
   bool frame_head = false;
   int gru = 0;  // frame head: units per direction of the bidirectional GRU over the steps; 0: none
+  // 3x3 convolutions by Winograd's F(2x2, 3x3), which cut predict's CPU time by a fifth; false:
+  // im2col for every kernel, the plain method that tests and benchmarks compare it with.
+  bool winograd = true;
 };
 
 // `net` resolved for inputs of `features`' shape: the same network as LibTorch's Cnn

@@ -129,6 +129,34 @@ TEST(CnnRuntime, EqualsLibTorchWhereTheMapsHaveOddSizes) {
   expect_runtime_equals_torch_with_each_head(plain_net(), 100, 90);
 }
 
+// Winograd's 3x3 convolutions against im2col's in the same runtime: closer than either is to
+// LibTorch, window and step probabilities alike, on even and odd map sizes.
+TEST(CnnRuntime, WinogradConvolutionsEqualIm2col) {
+  const NetConfig net = settle_gru({}, kAutoGruFromSamples);
+  for (const auto& [rows, cols] : std::vector<std::pair<int, int>>{{128, 108}, {100, 90}}) {
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols));
+    const auto weights = weights_of(*random_cnn(net, rows, cols, 12));
+    CnnLayout layout = cnn_layout(net, features_of(rows, cols));
+    ASSERT_TRUE(layout.winograd) << "the default";
+    const CnnRuntime winograd(layout, weights);
+    layout.winograd = false;
+    const CnnRuntime im2col(layout, weights);
+    const auto inputs = random_inputs(4, rows, cols);
+    std::vector<float> steps_w, steps_i;
+    const auto p_w = winograd.probabilities(inputs, 2, &steps_w);
+    const auto p_i = im2col.probabilities(inputs, 2, &steps_i);
+    ASSERT_EQ(p_w.size(), p_i.size());
+    for (size_t i = 0; i < p_w.size(); ++i) EXPECT_NEAR(p_w[i], p_i[i], 1e-5) << "window " << i;
+    ASSERT_EQ(steps_w.size(), steps_i.size());
+    ASSERT_FALSE(steps_w.empty());
+    float largest = 0;
+    for (size_t i = 0; i < steps_w.size(); ++i)
+      largest = std::max(largest, std::abs(steps_w[i] - steps_i[i]));
+    EXPECT_LT(largest, 1e-5);
+    EXPECT_GT(largest, 0.0f) << "the same numbers to the last bit: was Winograd used at all?";
+  }
+}
+
 TEST(CnnRuntime, EqualsLibTorchAt256By216) {
   expect_runtime_equals_torch_with_each_head(plain_net(), 256, 216);
 }

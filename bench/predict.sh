@@ -5,7 +5,9 @@
 #      + CNN + smoothing + JSON); prints both times, their ratio and predict's x real time;
 #   2. predict on a 6-second cut of it: the fixed cost of any run (loading the libraries and
 #      the model; saxdetect loads no LibTorch for a CNN model), and the 5-minute time without it;
-#   3. peak RSS for a 2-hour MP3 against the 5-minute one (streaming keeps it flat); skipped
+#   3. the CNN alone (bench_predict's BM_CnnWindows: 32 windows on one thread) with Winograd's
+#      3x3 convolutions, the default, against im2col for every kernel, in the same run;
+#   4. peak RSS for a 2-hour MP3 against the 5-minute one (streaming keeps it flat); skipped
 #      with QUICK=1.
 # Times are the best of three runs; CPU is user + system seconds of that run. The machine's load
 # average is printed before and after: on a shared machine, wall times follow the load.
@@ -27,7 +29,7 @@ if [[ -z "$model" ]]; then
   "$build/bench/bench_predict" --write-model "$model"
   echo "model: freshly initialised default architecture of a large library (with the GRU)"
 else
-  cmake --build "$build" --target saxdetect -j "$jobs" >/dev/null
+  cmake --build "$build" --target saxdetect bench_predict -j "$jobs" >/dev/null
   echo "model: $model"
 fi
 echo "machine: $(nproc) cores,$(uptime | sed 's/.*load/ load/')"
@@ -71,6 +73,14 @@ echo "  of which a 6-second file's cost  ${fixed} s wall, ${fixed_cpu} s CPU (lo
 rest=$(echo "$total - $fixed" | bc -l | xargs printf '%.2f')
 echo "  the 5 minutes themselves         ${rest} s wall: $(ratio 294 "$rest" 0)x real time"
 echo "machine after:$(uptime | sed 's/.*load/ load/')"
+
+"$build/bench/bench_predict" --model "$model" --benchmark_filter=CnnWindows \
+  --benchmark_format=json 2>/dev/null | python3 -c '
+import json, sys
+text = sys.stdin.read()  # after the line naming the model
+rate = {b["label"]: b["windows_per_s"] for b in json.loads(text[text.index("{"):])["benchmarks"]}
+print("CNN alone, 32 windows on one thread: im2col %.0f, Winograd %.0f windows/s: %.2fx"
+      % (rate["im2col"], rate["winograd"], rate["winograd"] / rate["im2col"]))'
 
 if [[ "${QUICK:-0}" == 1 ]]; then exit 0; fi
 peak_rss_mb() {  # peak resident memory of "$@" in MiB

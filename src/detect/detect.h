@@ -188,7 +188,7 @@ struct Evaluation {
   // The other side (an event-based precision, as DCASE scores detectors): the share of detected
   // segments whose onset and offset lie within 1 s of a true passage's. Stray segments in clean
   // songs count against it.
-  double detected_within_1s = 0;
+  double detected_segments_within_1s = 0;
   size_t files = 0, truth_segments = 0, matched_segments = 0;
   size_t detected_segments = 0, matched_detected_segments = 0;
   size_t true_positive_frames = 0, false_positive_frames = 0, false_negative_frames = 0;

@@ -141,7 +141,7 @@ Evaluation Evaluator::result() const {
   for (double r : recalls) sum += r;
   e.clip_balanced_accuracy = recalls.empty() ? 0.0 : sum / recalls.size();
   e.segments_within_1s = ratio(e.matched_segments, e.truth_segments);
-  e.detected_within_1s = ratio(e.matched_detected_segments, e.detected_segments);
+  e.detected_segments_within_1s = ratio(e.matched_detected_segments, e.detected_segments);
   std::tie(e.segments_within_1s_low, e.segments_within_1s_high) =
       bootstrap_interval(passages_by_file_);
   return e;
@@ -173,7 +173,7 @@ nlohmann::json to_json(const Evaluation& e) {
           {"clean_files", e.clean_files},
           {"truth_segments", e.truth_segments},
           {"matched_segments", e.matched_segments},
-          {"detected_segments_within_1s", e.detected_within_1s},
+          {"detected_segments_within_1s", e.detected_segments_within_1s},
           {"detected_segments", e.detected_segments},
           {"matched_detected_segments", e.matched_detected_segments},
           {"by_lead", by_lead_json(e)}};
@@ -200,7 +200,7 @@ std::string format_human(const Evaluation& e) {
       e.files, e.sax_files, e.clean_files, e.frame_precision, e.frame_recall, e.frame_f1,
       e.clip_accuracy, e.clip_balanced_accuracy, e.matched_segments, e.truth_segments,
       100 * e.segments_within_1s, interval, e.matched_detected_segments, e.detected_segments,
-      100 * e.detected_within_1s, leads.empty() ? "-" : leads);
+      100 * e.detected_segments_within_1s, leads.empty() ? "-" : leads);
 }
 
 }  // namespace sax::detect

@@ -53,7 +53,7 @@ TEST(Evaluator, HandMadeSongsGiveTheHandCountedFigures) {
   // Detected: A's and B's segments match nothing, C's two do.
   EXPECT_EQ(e.detected_segments, 4u);
   EXPECT_EQ(e.matched_detected_segments, 2u);
-  EXPECT_NEAR(e.detected_within_1s, 0.5, 1e-9);
+  EXPECT_NEAR(e.detected_segments_within_1s, 0.5, 1e-9);
   EXPECT_EQ(e.files, 5u);
 }
 
@@ -80,7 +80,7 @@ TEST(Evaluator, PerfectPredictionScoresOne) {
   EXPECT_DOUBLE_EQ(e.clip_accuracy, 1.0);
   EXPECT_DOUBLE_EQ(e.clip_balanced_accuracy, 1.0);
   EXPECT_DOUBLE_EQ(e.segments_within_1s, 1.0);
-  EXPECT_DOUBLE_EQ(e.detected_within_1s, 1.0);
+  EXPECT_DOUBLE_EQ(e.detected_segments_within_1s, 1.0);
 }
 
 TEST(Evaluator, DetectedSegmentsAreScoredAgainstTheTruthToo) {
@@ -89,7 +89,7 @@ TEST(Evaluator, DetectedSegmentsAreScoredAgainstTheTruthToo) {
   evaluator.add(predicted(30, {{2, 8}, {20, 22}}), truth({{2.5, 8.5}}));
   Evaluation e = evaluator.result();
   EXPECT_DOUBLE_EQ(e.segments_within_1s, 1.0);
-  EXPECT_DOUBLE_EQ(e.detected_within_1s, 0.5);
+  EXPECT_DOUBLE_EQ(e.detected_segments_within_1s, 0.5);
   // A passage split in two: neither piece has both ends near the passage's.
   Evaluator split;
   split.add(predicted(30, {{2, 5}, {6, 9}}), truth({{2, 9}}));

@@ -90,21 +90,16 @@ constexpr int kWinogradTerms = 16;  // a 4x4 transformed tile
 
 // U = G g G^T of a 3x3 kernel g, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], as the 16 terms.
 void winograd_kernel(const float* g, float* u) {
-  float gg[4][3];  // G g
-  for (int j = 0; j < 3; ++j) {
-    const float a = g[j], b = g[3 + j], c = g[6 + j];
-    gg[0][j] = a;
-    gg[1][j] = 0.5f * (a + b + c);
-    gg[2][j] = 0.5f * (a - b + c);
-    gg[3][j] = c;
-  }
-  for (int i = 0; i < 4; ++i) {
-    const float a = gg[i][0], b = gg[i][1], c = gg[i][2];
-    u[i * 4 + 0] = a;
-    u[i * 4 + 1] = 0.5f * (a + b + c);
-    u[i * 4 + 2] = 0.5f * (a - b + c);
-    u[i * 4 + 3] = c;
-  }
+  // G times the three values a, b, c, written `stride` apart.
+  auto apply_g = [](float a, float b, float c, float* out, int stride) {
+    out[0] = a;
+    out[stride] = 0.5f * (a + b + c);
+    out[2 * stride] = 0.5f * (a - b + c);
+    out[3 * stride] = c;
+  };
+  float gg[4][3];  // G g, column by column
+  for (int j = 0; j < 3; ++j) apply_g(g[j], g[3 + j], g[6 + j], &gg[0][j], 3);
+  for (int i = 0; i < 4; ++i) apply_g(gg[i][0], gg[i][1], gg[i][2], u + i * 4, 1);  // (G g) G^T
 }
 
 // Weights [out, in, 3, 3] as the 16 matrices [term][out][in] the tile products multiply by.
@@ -310,7 +305,7 @@ CnnLayout cnn_layout(const NetConfig& net, const FeatureConfig& features) {
 
 // One thread's buffers, sized for the largest layer and reused window after window.
 struct CnnRuntime::Workspace {
-  std::vector<float> cols, conv, products, a, b, hidden, out;
+  std::vector<float> cols, conv, terms, a, b, hidden, out;
   std::vector<float> padded, tile_row;  // Winograd's padded input, one tile row's transform
   std::vector<float> features;          // [steps, fc_inputs]: each step's input to the head
   std::vector<float> gates, state, state_gates, recurrent;
@@ -390,29 +385,30 @@ CnnRuntime::CnnRuntime(const CnnLayout& layout, const WeightsFile& weights) : la
 void CnnRuntime::forward_conv(const Conv& conv, const float* input, float* output,
                               Workspace& work) const {
   const int k = conv.kernel, plane = conv.out_rows * conv.out_cols;
-  float* products = room(work.conv, static_cast<size_t>(conv.out_channels) * plane);
+  float* conv_out = room(work.conv, static_cast<size_t>(conv.out_channels) * plane);
   if (conv.winograd.empty()) {  // any kernel: one product over im2col's columns
     const int fan_in = conv.in_channels * k * k;
     float* columns = room(work.cols, static_cast<size_t>(fan_in) * plane);
     im2col(input, conv.in_channels, conv.in_rows, conv.in_cols, k, conv.out_rows, conv.out_cols,
            columns);
-    multiply(conv.out_channels, plane, fan_in, conv.weight.data(), columns, products);
+    multiply(conv.out_channels, plane, fan_in, conv.weight.data(), columns, conv_out);
   } else {  // 3x3: Winograd's 16 products over 2x2 tiles
     const int in = conv.in_channels, out = conv.out_channels;
     const WinogradTiles tiles(conv.in_rows, conv.in_cols);
     const int n = static_cast<int>(tiles.tiles());
     float* padded = room(work.padded, in * tiles.padded_plane());
     float* inputs = room(work.cols, static_cast<size_t>(kWinogradTerms) * in * n);
-    float* terms = room(work.products, static_cast<size_t>(kWinogradTerms) * out * n);
-    float* tile_row = room(work.tile_row, 8 * static_cast<size_t>(tiles.width));
+    float* terms = room(work.terms, static_cast<size_t>(kWinogradTerms) * out * n);
+    // B^T d of a tile row: 4 padded rows; A^T m: 8 rows of tile_cols, which fit in those.
+    float* tile_row = room(work.tile_row, 4 * static_cast<size_t>(tiles.width));
     winograd_pad(input, in, tiles, padded);
     winograd_inputs(padded, in, tiles, tile_row, inputs);
     for (int e = 0; e < kWinogradTerms; ++e)
       multiply(out, n, in, conv.winograd.data() + static_cast<size_t>(e) * out * in,
                inputs + static_cast<size_t>(e) * in * n, terms + static_cast<size_t>(e) * out * n);
-    winograd_outputs(terms, out, tiles, tile_row, products);
+    winograd_outputs(terms, out, tiles, tile_row, conv_out);
   }
-  bias_relu_pool(products, conv.bias, conv.out_rows, conv.out_cols, conv.pool_time,
+  bias_relu_pool(conv_out, conv.bias, conv.out_rows, conv.out_cols, conv.pool_time,
                  layout_.avg_pool, output);
 }
 

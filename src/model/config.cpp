@@ -34,6 +34,8 @@ void validate(const TrainConfig& c) {
         w, "validation_fraction and test_fraction must be positive and leave data to train on");
   check(c.threads >= 0, w, fmt::format("threads must be 0 or more, got {}", c.threads));
   check(c.step_weight >= 0, w, fmt::format("step_weight must be 0 or more, got {}", c.step_weight));
+  check(c.step_plateau >= 0 && c.step_plateau < 1, w,
+        fmt::format("step_plateau must be at least 0 and below 1, got {}", c.step_plateau));
   check(c.seeds >= 1, w, fmt::format("seeds must be at least 1, got {}", c.seeds));
   check(c.device == "auto" || c.device == "cpu" || c.device == "cuda", w,
         fmt::format("device must be auto, cpu or cuda, got \"{}\"", c.device));
@@ -102,7 +104,8 @@ const auto kTrainFields = std::make_tuple(
     jf::field("weight_decay", &TrainConfig::weight_decay),
     jf::field("schedule", &TrainConfig::schedule), jf::field("patience", &TrainConfig::patience),
     jf::field("clip_norm", &TrainConfig::clip_norm),
-    jf::field("step_weight", &TrainConfig::step_weight), jf::field("seed", &TrainConfig::seed),
+    jf::field("step_weight", &TrainConfig::step_weight),
+    jf::field("step_plateau", &TrainConfig::step_plateau), jf::field("seed", &TrainConfig::seed),
     jf::field("seeds", &TrainConfig::seeds), jf::field("train_limit", &TrainConfig::train_limit),
     jf::field("init", &TrainConfig::init),
     jf::field("validation_fraction", &TrainConfig::validation_fraction),

@@ -99,7 +99,7 @@ Metrics compute_metrics(const std::vector<float>& probabilities, const std::vect
 }
 
 double choose_threshold(const std::vector<float>& probabilities, const std::vector<int>& labels,
-                        ThresholdGoal goal) {
+                        ThresholdGoal goal, double plateau) {
   check_sizes(probabilities, labels);
   const auto order = by_descending(probabilities);
   const double positives = std::count(labels.begin(), labels.end(), 1);
@@ -107,23 +107,32 @@ double choose_threshold(const std::vector<float>& probabilities, const std::vect
   if (positives == 0 || negatives == 0) return 0.5;
   // Sweep the threshold down through the scores; candidates sit midway between distinct scores
   // so a slightly different score on new data falls on the same side.
-  double best_threshold = 0.5, best_score = -1, tp = 0, fp = 0;
+  std::vector<std::pair<double, double>> candidates;  // (threshold, score)
+  double tp = 0, fp = 0, best_score = -1;
   for (size_t i = 0; i < order.size(); ++i) {
     (labels[order[i]] == 1 ? tp : fp) += 1;
     const bool last_of_tie =
         i + 1 == order.size() || probabilities[order[i + 1]] != probabilities[order[i]];
     if (!last_of_tie) continue;
     const double next = i + 1 < order.size() ? probabilities[order[i + 1]] : 0.0;
-    const double threshold = (probabilities[order[i]] + next) / 2.0;
     const double score = goal == ThresholdGoal::f1
                              ? 2 * tp / (tp + fp + positives)
                              : (tp / positives + (negatives - fp) / negatives) / 2.0;
-    const bool better =
-        score > best_score + 1e-12 || (std::abs(score - best_score) <= 1e-12 &&
-                                       std::abs(threshold - 0.5) < std::abs(best_threshold - 0.5));
-    if (better) best_score = score, best_threshold = threshold;
+    candidates.emplace_back((probabilities[order[i]] + next) / 2.0, score);
+    best_score = std::max(best_score, score);
   }
-  return best_threshold;
+  // Among the candidates on the plateau: the lowest threshold, or without a plateau the one
+  // nearest 0.5.
+  double chosen = 0.5;
+  bool found = false;
+  for (const auto& [threshold, score] : candidates) {
+    if (score < best_score - std::max(plateau, 1e-12)) continue;
+    const bool better =
+        !found ||
+        (plateau > 0 ? threshold < chosen : std::abs(threshold - 0.5) < std::abs(chosen - 0.5));
+    if (better) chosen = threshold, found = true;
+  }
+  return chosen;
 }
 
 std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& probabilities,

@@ -650,16 +650,19 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
 }
 
 // Step metrics of the validation and test samples with known sax times, at the step threshold
-// with the best F1 on validation steps (issue 6 measures detection by frame F1).
+// chosen for F1 on validation steps (issue 6 measures detection by frame F1; TrainConfig's
+// step_plateau).
 void measure_steps(const Network& net, const ModelKind& kind, const FeatureSource& data,
-                   const FrameTargets& frames, const Split& split, int frame_step, TrainResult& r) {
+                   const FrameTargets& frames, const Split& split, const TrainConfig& config,
+                   TrainResult& r) {
+  const int frame_step = config.net.frame_step;
   for (const auto* part : {&split.train, &split.validation, &split.test})
     for (size_t i : *part) r.timed_samples += has_frames(frames, i);
   const auto validation = score_steps(net, kind, data, frames, split.validation, frame_step);
   if (validation.labels.empty()) return;
-  r.validation_steps = compute_metrics(
-      validation.probabilities, validation.labels,
-      choose_threshold(validation.probabilities, validation.labels, ThresholdGoal::f1));
+  r.validation_steps = compute_metrics(validation.probabilities, validation.labels,
+                                       choose_threshold(validation.probabilities, validation.labels,
+                                                        ThresholdGoal::f1, config.step_plateau));
   const auto test = score_steps(net, kind, data, frames, split.test, frame_step);
   r.test_steps = compute_metrics(test.probabilities, test.labels, r.validation_steps.threshold);
 }
@@ -754,7 +757,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const auto test_labels = labels_of(labels, split.test);
   const auto test_p = predict(out.net, *kind, data, split.test);
   r.test = compute_metrics(test_p, test_labels, threshold);
-  measure_steps(out.net, *kind, data, frames, split, config.net.frame_step, r);
+  measure_steps(out.net, *kind, data, frames, split, config, r);
   r.seconds = seconds_since(started);
   if (!model_dir.empty()) {
     r.model_dir = model_dir;

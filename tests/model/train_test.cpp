@@ -252,6 +252,26 @@ TEST(Train, FrameTargetsTeachEachStepWhereTheSaxSounds) {
                    taught.validation_steps.threshold);
 }
 
+TEST(Train, AStepPlateauLowersTheStepThresholdWithinItsF1) {
+  auto config = small_config();
+  config.net.head = "frames";
+  config.net.frame_step = 4;
+  const auto task = make_partial_task(config.features);
+  testing::TempDir dir;
+  const auto best = train_arrays(task.data, task.split, config, {}, quietly());
+  config.step_plateau = 0.05;
+  const auto lowered = train_arrays(task.data, task.split, config, dir / "m", quietly());
+  // The same network (same seed), only the threshold chosen differently.
+  EXPECT_DOUBLE_EQ(lowered.validation_steps.roc_auc, best.validation_steps.roc_auc);
+  EXPECT_LT(lowered.validation_steps.threshold, best.validation_steps.threshold);
+  EXPECT_LE(lowered.validation_steps.f1, best.validation_steps.f1);
+  EXPECT_GE(lowered.validation_steps.f1, best.validation_steps.f1 - 0.05);
+  const auto description = read_model_description(dir / "m");
+  EXPECT_DOUBLE_EQ(description.at("step_threshold").get<double>(),
+                   lowered.validation_steps.threshold);
+  EXPECT_DOUBLE_EQ(description.at("config").at("step_plateau").get<double>(), 0.05);
+}
+
 TEST(Train, FinerFrameStepsAreTaughtAndTimedToo) {
   auto config = small_config();
   config.net.head = "frames";

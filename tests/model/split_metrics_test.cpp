@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "model/train.h"
 #include "store/store.h"
+#include "support/testing.h"
 
 namespace sax {
 namespace {
@@ -289,14 +290,9 @@ TEST(Config, JsonRoundTripAndStrictFields) {
   EXPECT_THROW((nlohmann::json{{"net", {{"kernels", {4}}}}}.get<TrainConfig>()), Error);
   EXPECT_THROW((nlohmann::json{{"learning_rate", 0.1}}.get<TrainConfig>()), Error);
   for (double plateau : {-0.01, 1.0}) {
-    const auto error = [&] {
-      try {
-        nlohmann::json{{"step_plateau", plateau}}.get<TrainConfig>();
-      } catch (const Error& e) {
-        return std::string(e.what());
-      }
-      return std::string();
-    }();
+    const auto error = testing::error_of([&] {
+      nlohmann::json{{"step_plateau", plateau}}.get<TrainConfig>();
+    });
     EXPECT_NE(error.find("step_plateau"), std::string::npos) << plateau << ": " << error;
   }
   const auto plateau = nlohmann::json{{"step_plateau", 0.01}}.get<TrainConfig>();

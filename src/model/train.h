@@ -78,8 +78,8 @@ struct TrainConfig {
   double step_plateau = 0;
   uint64_t seed = 1;
   // Train this many runs, from seeds seed, seed + 1, ..., on the same split and keep the one
-  // with the lowest validation loss: the GRU's seeds spread 4.9 points of placed passages on
-  // unseen timbres, and the lower validation loss picked the better one (docs/detection.md).
+  // with the lowest validation loss: the GRU's seeds spread 5 points of placed passages on
+  // unseen timbres, and that rule picked the best of two seeds but not of three (detection.md).
   // --resume skips the finished seeds, and resuming with more seeds trains the new ones.
   int seeds = 1;
   // Learning curves: train on at most this many of the training samples (0: all), drawn at

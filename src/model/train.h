@@ -73,8 +73,8 @@ struct TrainConfig {
   double step_weight = 1.0;
   // The step threshold: the lowest one whose validation step F1 is within this of the best (0:
   // the best). F1 is flat near its best, and seeds' best points lay 0.69-0.81; at 0.01 three
-  // seeds on 300 songs placed 68-69 % of unseen passages instead of 66-71 % and scored higher
-  // frame F1 on two unseen soundfonts, not yet measured at 1,020 songs (docs/detection.md).
+  // seeds on 300 songs placed 68-69 % of unseen passages instead of 66-71 %, but at 1,020 songs
+  // a seed placed 78.6 % instead of 82.0 %, so it stays off (docs/detection.md).
   double step_plateau = 0;
   uint64_t seed = 1;
   // Train this many runs, from seeds seed, seed + 1, ..., on the same split and keep the one

@@ -146,23 +146,29 @@ void keep_blas_single_threaded() {
   });
 }
 
-// Frames [begin, end) of the log-mel of the pre-emphasised, reflect-padded signal.
-void log_mel_frames(const float* x, long n, long begin, long end, Spectrogram& out) {
+// The pre-emphasised signal y[n] = x[n+1] - 0.97 x[n], reflect-padded by n_fft / 2 on both
+// sides (the edge sample not repeated), as torch.stft(center=True) pads it.
+std::vector<float> emphasised_padded(const float* x, long n) {
+  const long length = n - 1, pad = kFft / 2;
+  std::vector<float> y(static_cast<size_t>(length + 2 * pad));
+  for (long j = 0; j < length; ++j) y[pad + j] = x[j + 1] - kPreEmphasis * x[j];
+  for (long i = 0; i < pad; ++i) {
+    y[i] = y[2 * pad - i];                          // j = i - pad < 0: -j
+    y[pad + length + i] = y[pad + length - 2 - i];  // j >= length: 2 (length-1) - j
+  }
+  return y;
+}
+
+// Frames [begin, end) of the log-mel of the padded signal `y`.
+void log_mel_frames(const std::vector<float>& y, long begin, long end, Spectrogram& out) {
   const FrontEndPlan& plan = front_end_plan();
-  const long length = n - 1;  // after pre-emphasis
-  auto emphasised = [&](long j) {
-    if (j < 0) j = -j;  // reflect padding (the edge sample not repeated)
-    if (j >= length) j = 2 * (length - 1) - j;
-    return x[j + 1] - kPreEmphasis * x[j];
-  };
   RealFft fft;
   float* frame = fft.input();
   const int offset = (kFft - kHannLength) / 2;
   std::vector<float> power(kBins);
   for (long t = begin; t < end; ++t) {
-    const long start = t * kEfficientAtHop - kFft / 2 + offset;  // in the unpadded signal
-    for (int i = 0; i < kHannLength; ++i)
-      frame[offset + i] = emphasised(start + i) * plan.window[i];
+    const float* src = y.data() + t * kEfficientAtHop + offset;
+    for (int i = 0; i < kHannLength; ++i) frame[offset + i] = src[i] * plan.window[i];
     const float* z = fft.run();
     for (int k = 0; k < kBins; ++k) power[k] = z[2 * k] * z[2 * k] + z[2 * k + 1] * z[2 * k + 1];
     for (int m = 0; m < kEfficientAtMels; ++m) {
@@ -190,8 +196,8 @@ Spectrogram efficientat_log_mel(const float* audio, size_t count) {
   s.rows = kEfficientAtMels;
   s.cols = 1 + static_cast<int>((count - 1) / kEfficientAtHop);
   s.values.resize(static_cast<size_t>(s.rows) * s.cols);
-  const long n = static_cast<long>(count);
-  parallel_for(s.cols, 0, [&](long begin, long end) { log_mel_frames(audio, n, begin, end, s); });
+  const auto y = emphasised_padded(audio, static_cast<long>(count));
+  parallel_for(s.cols, 0, [&](long begin, long end) { log_mel_frames(y, begin, end, s); });
   return s;
 }
 
@@ -530,19 +536,20 @@ void conv1x1_rows(const Conv1x1& conv, const Map& in, int first, int last, Map& 
                 static_cast<int>(n));
 }
 
-// The squeeze-excitation's gate per channel and column ([cols][channels]): each column sees the
+// The squeeze-excitation's gate per channel and column ([channels][cols]): each column sees the
 // channel means over `span` columns centred on it (the whole map when span >= cols).
 std::vector<float> se_gates(const Block& b, const Map& m, int span) {
   const int channels = m.channels, cols = m.cols;
   std::vector<double> prefix(static_cast<size_t>(channels) * (cols + 1), 0.0);
+  std::vector<float> sums(cols);
   for (int c = 0; c < channels; ++c) {
-    const float* plane = m.channel(c);
-    double* p = prefix.data() + static_cast<size_t>(c) * (cols + 1);
-    for (int x = 0; x < cols; ++x) {
-      double sum = 0;
-      for (int y = 0; y < m.rows; ++y) sum += plane[static_cast<size_t>(y) * cols + x];
-      p[x + 1] = p[x] + sum;
+    std::fill(sums.begin(), sums.end(), 0.0f);
+    for (int y = 0; y < m.rows; ++y) {
+      const float* row = m.channel(c) + static_cast<size_t>(y) * cols;
+      for (int x = 0; x < cols; ++x) sums[x] += row[x];
     }
+    double* p = prefix.data() + static_cast<size_t>(c) * (cols + 1);
+    for (int x = 0; x < cols; ++x) p[x + 1] = p[x] + sums[x];
   }
   const bool global = span >= cols;
   const int distinct = global ? 1 : cols;
@@ -558,25 +565,23 @@ std::vector<float> se_gates(const Block& b, const Map& m, int span) {
   }
   std::vector<float> hidden = apply(b.se_reduce, means.data(), distinct);
   activate(hidden.data(), hidden.size(), Activation::kRelu);
-  std::vector<float> gates = apply(b.se_expand, hidden.data(), distinct);
-  for (float& g : gates) g = 1.0f / (1.0f + std::exp(-g));
-  if (global) {  // the same gate for every column
-    std::vector<float> all(static_cast<size_t>(cols) * channels);
-    for (int x = 0; x < cols; ++x)
-      std::copy(gates.begin(), gates.end(), all.begin() + x * channels);
-    return all;
-  }
-  return gates;
+  const std::vector<float> gates = apply(b.se_expand, hidden.data(), distinct);
+  std::vector<float> out(static_cast<size_t>(channels) * cols);  // [channels][cols]
+  for (int c = 0; c < channels; ++c)
+    for (int x = 0; x < cols; ++x) {
+      const float g = gates[static_cast<size_t>(global ? 0 : x) * channels + c];
+      out[static_cast<size_t>(c) * cols + x] = 1.0f / (1.0f + std::exp(-g));
+    }
+  return out;
 }
 
-// Gates `tile` (columns [first, first + tile.cols) of the map `gates` belong to) in place.
-void apply_gates(const std::vector<float>& gates, int first, Map& tile) {
+// Gates `tile`, columns [first, first + tile.cols) of a map of `cols` columns, in place.
+void apply_gates(const std::vector<float>& gates, int cols, int first, Map& tile) {
   for (int c = 0; c < tile.channels; ++c) {
-    float* plane = tile.channel(c);
+    const float* g = gates.data() + static_cast<size_t>(c) * cols + first;
     for (int y = 0; y < tile.rows; ++y) {
-      float* row = plane + static_cast<size_t>(y) * tile.cols;
-      for (int x = 0; x < tile.cols; ++x)
-        row[x] *= gates[static_cast<size_t>(first + x) * tile.channels + c];
+      float* row = tile.channel(c) + static_cast<size_t>(y) * tile.cols;
+      for (int x = 0; x < tile.cols; ++x) row[x] *= g[x];
     }
   }
 }
@@ -694,7 +699,7 @@ Map run_block(const Block& b, const Map& in, int se_frames, int frame_stride, in
     for (long t = first_tile; t < last_tile; ++t) {
       const int first = static_cast<int>(t) * tile, last = std::min(cols, first + tile);
       slice_columns(mid, first, last, work.mid);
-      apply_gates(gates, first, work.mid);
+      apply_gates(gates, cols, first, work.mid);
       tile_projection(b, in, first, work, out);
     }
   });

@@ -826,7 +826,6 @@ std::vector<float> EfficientAt::saxophone_logits(const float* embeddings, int n)
 
 namespace {
 
-constexpr double kWindowSeconds = 5;
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 

@@ -826,7 +826,6 @@ std::vector<float> EfficientAt::saxophone_logits(const float* embeddings, int n)
 
 namespace {
 
-
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 int frames_of(size_t samples) { return 1 + static_cast<int>((samples - 1) / kEfficientAtHop); }

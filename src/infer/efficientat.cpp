@@ -899,8 +899,8 @@ std::vector<float> EfficientAtScorer::step_probabilities(
   const int available = static_cast<int>(embeddings.size() / dim);
   std::vector<float> pooled;
   for (int s = 0; s < available; ++s) {
-    const int first = std::max(0, s - kStepNeighbours);
-    const int last = std::min(available, s + kStepNeighbours + 1);
+    const int first = std::max(0, s - kStepPoolBefore);
+    const int last = std::min(available, s + kStepPoolAfter);
     const auto mean = EfficientAt::mean_of_steps(embeddings, dim, first, last - first);
     pooled.insert(pooled.end(), mean.begin(), mean.end());
   }

@@ -104,10 +104,12 @@ class EfficientAtScorer : public Scorer {
 
   int steps_per_window() const;
 
-  // A step's probability is the classifier's on the mean of its embedding and this many
-  // neighbours on each side (about 1 s in all): one step alone (0.32 s) ranked real mixes
-  // clearly worse than whole windows, three steps as well as them.
-  static constexpr int kStepNeighbours = 1;
+  // Step s's probability is the classifier's on the mean of embeddings [s - 1, s + 3), 1.28 s
+  // centred on the middle of the step's 0.32 s (embedding s is centred on its start: each
+  // stride-2 layer centres output j on input 2j). On real mixes, a file's highest step ranked
+  // files worse than its highest window when a step was scored alone (ROC-AUC 0.81 against
+  // 0.87), better with these four (0.90).
+  static constexpr int kStepPoolBefore = 1, kStepPoolAfter = 3;
 
  private:
   // score_sliding, filling `steps` when given.

@@ -197,6 +197,30 @@ TEST(EfficientAt, SqueezeExcitationSpanLongerThanTheInputIsGlobal) {
   EXPECT_EQ(net.step_embeddings(mel, 0, 1), global);  // threads change nothing
 }
 
+float sax_probability(const std::vector<float>& steps, int first, int last) {
+  const auto& net = builtin_net();
+  const auto mean = EfficientAt::mean_of_steps(steps, net.embedding_size(), first, last - first);
+  return 1.0f / (1.0f + std::exp(-net.saxophone_logits(mean.data(), 1)[0]));
+}
+
+TEST(EfficientAt, WindowsAndStepsPoolTheStepEmbeddingsTheyCover) {
+  const auto audio = noise(8 * kEfficientAtRate, 7);
+  auto scorer = builtin_efficientat_scorer();
+  std::vector<float> steps;
+  const auto p = scorer->score_sliding_steps(audio.data(), audio.size(), kEfficientAtRate, steps);
+  ASSERT_EQ(p.size(), 4u);
+  ASSERT_EQ(steps.size(), 4u * 16);
+  const auto embeddings =
+      builtin_net().step_embeddings(efficientat_log_mel(audio.data(), audio.size()));
+  EXPECT_NEAR(p[0], sax_probability(embeddings, 0, 16), 1e-5);
+  // Window 1 starts 1 s in: at step 3 (3.125 rounded).
+  EXPECT_NEAR(p[1], sax_probability(embeddings, 3, 19), 1e-5);
+  EXPECT_NEAR(steps[0], sax_probability(embeddings, 0, 3), 1e-5);
+  EXPECT_NEAR(steps[5], sax_probability(embeddings, 4, 8), 1e-5);
+  EXPECT_NEAR(steps[16], sax_probability(embeddings, 2, 6), 1e-5);
+  EXPECT_EQ(scorer->score_sliding(audio.data(), audio.size(), kEfficientAtRate), p);
+}
+
 // Two reference renders back to back: music that changes halfway.
 std::vector<float> twenty_seconds() {
   auto audio = decode_mono(kReference / "altosax_band.wav", kEfficientAtRate);

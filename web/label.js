@@ -133,7 +133,7 @@ async function refreshProgress() {
   $("project").textContent = "project: " + sax.number(p.labeled) + " of " + sax.number(p.samples) +
     " clips labelled (" + sax.percent(share) + ")";
   $("project-bar").style.width = (100 * share).toFixed(1) + "%";
-  $("order").textContent = p.model ? "Order: active learning" : "Order: spread across songs";
+  $("order").textContent = "Order: active learning";
   $("order").title = p.order;
 }
 

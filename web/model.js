@@ -73,9 +73,17 @@ function show(reply) {
   }
 }
 
+// No trained model: the built-in detector answers, at its default or calibrated threshold.
+function builtinSummary(body) {
+  const b = body.builtin;
+  if (!b) return body.message;
+  const how = b.calibrated ? "calibrated on this home's labels (saxdetect calibrate)" : "the default, chosen on real recordings";
+  return `${body.message} Its threshold: ${fixed(b.threshold)}, ${how}.`;
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   const reply = await sax.request("GET", "/api/model");
   if (!reply.ok) return void ($("model-summary").textContent = "Cannot load the model.");
-  if (!reply.body.available) return void ($("model-summary").textContent = reply.body.message);
+  if (!reply.body.available) return void ($("model-summary").textContent = builtinSummary(reply.body));
   show(reply.body);
 });

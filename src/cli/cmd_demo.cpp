@@ -1,6 +1,7 @@
 // saxdetect demo: the whole product on the embedded defaults, in one command. Synthesises a
-// music library with exact saxophone truth, ingests it, labels it from the truth, trains the
-// CNN, reports test metrics and pictures, and finds the saxophone in songs it has never heard.
+// music library with exact saxophone truth, ingests it, labels it from the truth, measures the
+// built-in detector zero-shot, fine-tunes it on the labels, reports test metrics and pictures,
+// and finds the saxophone in songs it has never heard.
 // Each step is resumable: a re-run reuses the library, skips ingested files, re-labels
 // idempotently (votes replace) and trains a fresh model.
 #include <filesystem>
@@ -11,12 +12,13 @@
 #include "cli/command.h"
 #include "common/progress.h"
 #include "detect/detect.h"
-#include "infer/detector.h"
+#include "infer/efficientat.h"
 #include "ingest/ingest.h"
 #include "model/train.h"
 #include "store/store.h"
 #include "synth/labels.h"
 #include "synth/synth.h"
+#include "transfer/zero_shot.h"
 
 namespace sax::cli {
 
@@ -33,7 +35,7 @@ struct DemoOptions {
   int epochs = 0;  // 0: the demo configuration's own
 };
 
-void step(int number, const std::string& what) { fmt::print("\n[{}/6] {}\n", number, what); }
+void step(int number, const std::string& what) { fmt::print("\n[{}/7] {}\n", number, what); }
 
 // Renders `songs` songs into `folder` unless a complete library is already there.
 std::vector<synth::SongTruth> make_library(const fs::path& folder, int songs, uint64_t seed,
@@ -90,7 +92,15 @@ void run_demo(const GlobalOptions& global, const DemoOptions& demo) {
              labelled.sax, labelled.not_sax, labelled.unsure);
   for (const auto& problem : labelled.problems) fmt::print(stderr, "  warning: {}\n", problem);
 
-  step(4, "Training the CNN on log-mel spectrograms");
+  step(4, "The built-in detector (EfficientAT, AudioSet) on these labels, with no training");
+  auto builtin = builtin_efficientat_scorer(builtin_threshold(home.models()),
+                                            builtin_threshold(home.models()));
+  const auto zero_shot = evaluate_zero_shot(*store, home, *builtin, TrainConfig{});
+  fmt::print("  threshold {:.3f}, chosen on the {} samples outside the test songs\n",
+             zero_shot.threshold, zero_shot.calibration_samples);
+  print_metrics("test", zero_shot.test);
+
+  step(5, "Fine-tuning it on the labels");
   TrainConfig config;
   if (demo.epochs > 0) config.epochs = demo.epochs;
   TrainOptions train_options;
@@ -104,9 +114,9 @@ void run_demo(const GlobalOptions& global, const DemoOptions& demo) {
   fmt::print("  pictures: {}  {}\n", (result.model_dir / "training.svg").string(),
              (result.model_dir / "roc.svg").string());
 
-  step(5, fmt::format("Finding the saxophone in {} songs it has never heard", demo.unseen));
+  step(6, fmt::format("Finding the saxophone in {} songs it has never heard", demo.unseen));
   const auto fresh = make_library(unseen, demo.unseen, demo.seed + 1000, "", global.quiet);
-  auto scorer = load_detector(result.model_dir);
+  auto scorer = open_home_detector(home.models());  // the fine-tuned model, if it did better
   const auto truth = detect::read_truth(unseen / "truth.json");
   detect::Evaluator evaluator;
   for (const auto& song : fresh) {
@@ -127,7 +137,7 @@ void run_demo(const GlobalOptions& global, const DemoOptions& demo) {
 
   fmt::print("  against the truth of these songs:\n{}", detect::format_human(evaluator.result()));
 
-  step(6, "Next steps");
+  step(7, "Next steps");
   fmt::print("  Label samples in your browser:  saxdetect serve --home {}\n", home.root.string());
   fmt::print("    then open http://127.0.0.1:8080/ (labelling) and http://127.0.0.1:8080/model\n");
   fmt::print("  Find the saxophone in your music: saxdetect predict --home {} SONG.mp3\n",

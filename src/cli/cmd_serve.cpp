@@ -46,6 +46,7 @@ void serve(const GlobalOptions& global, const web::WebOptions& options) {
 const Command kServe(40, [](CLI::App& app, const GlobalOptions& global) {
   auto* command = app.add_subcommand("serve", "Run the labelling web app");
   static web::WebOptions options;
+  options.order_labelling = true;
   command->add_option("--host", options.host, "Address to listen on")->capture_default_str();
   command->add_option("--port", options.port, "Port (0: any free port)")
       ->capture_default_str()

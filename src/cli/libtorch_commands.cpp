@@ -34,6 +34,7 @@ constexpr LibTorchCommand kLibTorchCommands[] = {
     {51, "cv", "Grouped k-fold cross-validation of a train config"},
     {52, "search", "Hyper-parameter search scored by cross-validation"},
     {53, "assess", "Score this home's labelled samples with a model and report its metrics"},
+    {54, "calibrate", "Choose the built-in detector's threshold on this home's labelled samples"},
     {75, "backbone", "Pretrained audio networks (YAMNet)"},
 };
 

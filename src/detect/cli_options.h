@@ -47,8 +47,8 @@ struct ScorerChoice {
 
 inline void add_scorer_options(CLI::App* command, ScorerChoice& choice) {
   command->add_option("--model", choice.model,
-                      "Model folder (default: the current model in the data home); with "
-                      "--zero-shot, the YAMNet model file");
+                      "Model folder (default: the current model in the data home, else the "
+                      "built-in detector); with --zero-shot, the YAMNet model file");
   command
       ->add_option("--zero-shot", choice.zero_shot,
                    "Use a zero-shot baseline instead of the trained CNN (yamnet: its Saxophone "
@@ -56,7 +56,7 @@ inline void add_scorer_options(CLI::App* command, ScorerChoice& choice) {
       ->check(CLI::IsMember({"yamnet"}));
 }
 
-// The scorer the options name. Throws sax::Error saying how to get a model when there is none.
+// The scorer the options name: by default the home's current model, else the built-in detector.
 // Without LibTorch (the plain saxdetect), YAMNet throws NeedsLibTorch: main runs the command in
 // saxdetect-torch.
 inline std::unique_ptr<Scorer> open_scorer(const ScorerChoice& choice, const Home& home) {
@@ -67,8 +67,8 @@ inline std::unique_ptr<Scorer> open_scorer(const ScorerChoice& choice, const Hom
 #else
   if (choice.zero_shot == "yamnet") throw NeedsLibTorch("the zero-shot YAMNet baseline");
 #endif
-  return load_detector(choice.model.empty() ? current_model_dir(home.models())
-                                            : std::filesystem::path(choice.model));
+  if (choice.model.empty()) return open_home_detector(home.models());
+  return load_detector(choice.model);
 }
 
 inline void add_analysis_options(CLI::App* command, Options& options) {

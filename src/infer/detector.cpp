@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "infer/cnn.h"
 #include "infer/efficientat.h"
 
@@ -142,6 +143,40 @@ std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", where, e.what()));
   }
+}
+
+fs::path builtin_calibration_file(const fs::path& models_dir) {
+  return models_dir / "builtin.json";
+}
+
+double builtin_threshold(const fs::path& models_dir) {
+  const auto file = builtin_calibration_file(models_dir);
+  std::ifstream in(file);
+  if (!in) return kEfficientAtZeroShotThreshold;
+  try {
+    const double threshold = nlohmann::json::parse(in).at("threshold").get<double>();
+    if (!(threshold >= 0 && threshold <= 1)) throw Error("threshold: not in [0, 1]");
+    return threshold;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("{}: {}; run `saxdetect calibrate` again or delete it", file.string(),
+                            e.what()));
+  }
+}
+
+void save_builtin_threshold(const fs::path& models_dir, const nlohmann::json& calibration) {
+  const double threshold = calibration.at("threshold").get<double>();
+  if (!(threshold >= 0 && threshold <= 1)) throw Error("threshold: not in [0, 1]");
+  fs::create_directories(models_dir);
+  const std::string text = calibration.dump(2) + "\n";
+  write_file_atomically(builtin_calibration_file(models_dir), text.data(), text.size());
+}
+
+std::unique_ptr<Scorer> open_home_detector(const fs::path& models_dir) {
+  if (!fs::exists(models_dir / "current")) {
+    const double threshold = builtin_threshold(models_dir);
+    return builtin_efficientat_scorer(threshold, threshold);
+  }
+  return load_detector(current_model_dir(models_dir));
 }
 
 fs::path current_model_dir(const fs::path& models_dir) {

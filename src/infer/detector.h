@@ -79,6 +79,20 @@ void install_libtorch_loader(LibTorchLoader loader);
 std::unique_ptr<Scorer> cnn_scorer(const std::filesystem::path& model_dir,
                                    const nlohmann::json& description, const WeightsFile& weights);
 
+// The detector a data home uses: its current trained model, else the built-in EfficientAT
+// detector zero-shot (with the threshold `saxdetect calibrate` chose, when it ran). Throws
+// sax::Error when the current model cannot be loaded.
+std::unique_ptr<Scorer> open_home_detector(const std::filesystem::path& models_dir);
+
+// The built-in detector's threshold in a home (infer/efficientat.h: builtin_efficientat_scorer):
+// what `saxdetect calibrate` chose on the home's labels, stored in builtin_calibration_file(),
+// else kEfficientAtZeroShotThreshold. Throws sax::Error naming a broken file.
+double builtin_threshold(const std::filesystem::path& models_dir);
+std::filesystem::path builtin_calibration_file(const std::filesystem::path& models_dir);
+// Writes the calibration (an object with "threshold" in [0, 1]) atomically.
+void save_builtin_threshold(const std::filesystem::path& models_dir,
+                            const nlohmann::json& calibration);
+
 // home/models/current resolved to the model folder it names (throws sax::Error if none).
 std::filesystem::path current_model_dir(const std::filesystem::path& models_dir);
 

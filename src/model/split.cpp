@@ -1,4 +1,4 @@
-// Splits that do not cheat (grouped by source, stratified by label), and the desert detector.
+// Splits that do not cheat (grouped by recording, stratified by label), and the desert detector.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -22,14 +22,14 @@ struct Group {
 
 std::vector<Group> groups_of(const std::vector<LabeledSample>& samples,
                              const std::vector<size_t>& indices) {
-  std::map<int64_t, Group> by_source;
+  std::map<int64_t, Group> by_recording;
   for (size_t i : indices) {
-    auto& g = by_source[samples.at(i).sample.source_id];
+    auto& g = by_recording[samples.at(i).group()];
     g.members.push_back(i);
     g.sax += samples[i].label == Label::sax;
   }
   std::vector<Group> groups;
-  for (auto& [source, group] : by_source) groups.push_back(std::move(group));
+  for (auto& [recording, group] : by_recording) groups.push_back(std::move(group));
   return groups;
 }
 

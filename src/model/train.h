@@ -140,7 +140,8 @@ std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& proba
 struct Split {
   std::vector<size_t> train, validation, test;  // indices into the sample list
 };
-// Grouped by source (a source's samples all land on one side), stratified by label (groups
+// Grouped by recording (LabeledSample::group(): all samples of a song, and of excerpts or
+// copies of it with the same tags, land on one side), stratified by label (groups
 // are dealt so each side gets about its share of sax samples). Deterministic for a seed.
 Split grouped_split(const std::vector<LabeledSample>& samples, double validation_fraction,
                     double test_fraction, uint64_t seed);

@@ -278,9 +278,13 @@ class SqlStore final : public Store {
   std::vector<LabeledSample> labeled_samples() override {
     std::vector<LabeledSample> out;
     db_->read([&](Connection& conn) {
-      auto rows = conn.query("SELECT " + kSampleColumns +
-                             ", v.label FROM samples s JOIN votes v ON v.sample_id = s.id "
-                             "ORDER BY s.id");
+      auto rows = conn.query(
+          "SELECT " + kSampleColumns +
+          ", v.label, COALESCE(r.first, s.source_id) FROM samples s "
+          "JOIN votes v ON v.sample_id = s.id JOIN sources src ON src.id = s.source_id "
+          "LEFT JOIN (SELECT title, artist, MIN(id) AS first FROM sources WHERE title <> '' "
+          "GROUP BY title, artist) r ON r.title = src.title AND r.artist = src.artist "
+          "ORDER BY s.id");
       std::vector<Label> labels;
       for (size_t i = 0; i < rows.size(); ++i) {
         labels.push_back(label_from(rows[i].text(kSampleColumnCount)));
@@ -289,7 +293,8 @@ class SqlStore final : public Store {
         if (!last_of_sample) continue;
         const Label label = reconcile(labels);
         if (label != Label::unsure)
-          out.push_back({sample_from(rows[i]), label, static_cast<int>(labels.size())});
+          out.push_back({sample_from(rows[i]), label, static_cast<int>(labels.size()),
+                         rows[i].integer(kSampleColumnCount + 1)});
         labels.clear();
       }
     });
@@ -358,6 +363,13 @@ class SqlStore final : public Store {
             {model, sample_id, probability, std::abs(probability - 0.5)});
       }
     });
+  }
+
+  std::vector<Sample> samples_without_prediction(const std::string& model) override {
+    return many_samples(
+        "WHERE s.silent = 0 AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.model = $1 AND "
+        "p.sample_id = s.id) ORDER BY s.id",
+        {model});
   }
 
   // ---- reports ---------------------------------------------------------------------------

@@ -64,6 +64,11 @@ struct LabeledSample {
   Sample sample;
   Label label = Label::unsure;  // reconciled over all votes
   int votes = 0;
+  // The recording the sample comes from, which splits keep on one side: the first source with
+  // the same title and artist tags (excerpts or copies of one song), else its own source. 0:
+  // its source.
+  int64_t recording = 0;
+  int64_t group() const { return recording ? recording : sample.source_id; }
 };
 
 // How /api/next picks the next clip for an annotator.
@@ -156,6 +161,8 @@ class Store {
   // ---- predictions (active learning) ----------------------------------------------------
   virtual void put_predictions(const std::string& model,
                                const std::vector<std::pair<int64_t, double>>& probabilities) = 0;
+  // Non-silent samples this model has no prediction for yet, by id.
+  virtual std::vector<Sample> samples_without_prediction(const std::string& model) = 0;
 
   // ---- reports --------------------------------------------------------------------------
   virtual StatusReport status() = 0;

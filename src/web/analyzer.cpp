@@ -46,15 +46,19 @@ Scorer& Analyzer::scorer() {
     if (!scorer_) scorer_ = open_scorer_(home_);
     return *scorer_;
   }
-  fs::path dir;
   try {
-    dir = current_model_dir(home_.models());
+    // The current model's folder, or the built-in detector at its threshold: reload when either
+    // changes under the running server (a training run, a calibration).
+    const auto models = home_.models();
+    const std::string key = fs::exists(models / "current")
+                                ? current_model_dir(models).string()
+                                : "built-in " + std::to_string(builtin_threshold(models));
+    if (!scorer_ || key != scorer_key_) {
+      scorer_ = open_home_detector(models);
+      scorer_key_ = key;
+    }
   } catch (const Error& e) {
-    throw HttpError(409, e.what());  // the message says how to train one
-  }
-  if (!scorer_ || dir != scorer_dir_) {
-    scorer_ = load_detector(dir);
-    scorer_dir_ = dir;
+    throw HttpError(409, e.what());
   }
   return *scorer_;
 }

@@ -1,8 +1,8 @@
 #pragma once
-// The /analyze page's work: checks an uploaded file, runs sax::detect on it with the current
-// model, and removes it again; or runs it on an ingested source's file (see sources.h). One
-// analysis at a time (each uses every core), the model loaded once and reloaded when
-// home/models/current changes.
+// The /analyze page's work: checks an uploaded file, runs sax::detect on it with the home's
+// detector (the current model, else the built-in one), and removes it again; or runs it on an
+// ingested source's file (see sources.h). One analysis at a time (each uses every core), the model
+// loaded once and reloaded when home/models/current changes.
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -40,7 +40,7 @@ class Analyzer {
   WebOptions::OpenScorer open_scorer_;
   std::mutex mutex_;
   std::unique_ptr<Scorer> scorer_;
-  std::filesystem::path scorer_dir_;  // the model folder scorer_ was loaded from
+  std::string scorer_key_;  // what scorer_ was loaded from: a model folder or the built-in
 };
 
 }  // namespace sax::web

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "web/app.h"
+#include "web/label_order.h"
 #include "web/status_json.h"
 #include "web/validation.h"
 
@@ -27,7 +28,7 @@ void get_next(App& app, const httplib::Request& req, httplib::Response& res) {
   NextQuery query;
   query.annotator = annotator_param(req);
   query.votes_wanted = app.options.votes;
-  query.model = current_model_name(app.home).value_or("");
+  query.model = labelling_model(app.home);
   query.exclude = exclude_param(req);
   const auto sample = app.store.next_sample(query);
   if (!sample) {
@@ -80,7 +81,7 @@ void undo_last(App& app, const httplib::Request& req, httplib::Response& res) {
 
 std::string order_in_use(const std::optional<std::string>& model) {
   if (model) return "active learning: clips model " + *model + " is least sure about come first";
-  return "spread across songs (no model yet: active learning starts after saxdetect train)";
+  return "active learning: clips the built-in detector is least sure about come first";
 }
 
 // The labelling page's header line: this annotator's count today and the project's progress.

@@ -11,7 +11,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kNoModel =
-    "No model yet: run saxdetect train (after labelling) or saxdetect demo to train one.";
+    "No trained model yet: the built-in detector (EfficientAT mn04_as, trained on AudioSet) "
+    "answers zero-shot. Label clips, then run saxdetect train to fine-tune it on your labels "
+    "(saxdetect demo shows the whole way).";
 
 nlohmann::json read_model_json(const fs::path& file) {
   std::ifstream in(file);
@@ -25,7 +27,12 @@ void get_model(App& app, httplib::Response& res) {
   const fs::path folder = name ? app.home.models() / *name : fs::path();
   std::error_code ec;
   if (!name || !fs::is_regular_file(folder / "model.json", ec)) {
-    send_json(res, 200, {{"available", false}, {"message", kNoModel}});
+    send_json(res, 200,
+              {{"available", false},
+               {"message", kNoModel},
+               {"builtin",
+                {{"threshold", builtin_threshold(app.home.models())},
+                 {"calibrated", fs::exists(builtin_calibration_file(app.home.models()))}}}});
     return;
   }
   nlohmann::json pictures = nlohmann::json::object();

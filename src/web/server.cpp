@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "web/app.h"
+#include "web/label_order.h"
 #include "web/validation.h"
 
 namespace sax::web {
@@ -51,6 +52,7 @@ struct WebServer::Impl {
   App app;
   Server server;
   std::thread thread;
+  std::unique_ptr<LabelOrderJob> label_order;
   int port = 0;
 
   Impl(Store& store, Home home, WebOptions options)
@@ -128,11 +130,14 @@ int WebServer::start() {
   if (options.port != 0) impl_->port = options.port;
   impl_->server.widen_backlog();
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  if (options.order_labelling)
+    impl_->label_order = std::make_unique<LabelOrderJob>(impl_->app.store, impl_->app.home);
   return impl_->port;
 }
 
 void WebServer::stop() {
   if (!impl_->thread.joinable()) return;
+  impl_->label_order.reset();
   impl_->server.stop();
   impl_->thread.join();
 }

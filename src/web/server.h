@@ -34,6 +34,9 @@ struct WebOptions {
   // put a fake here.
   using OpenScorer = std::function<std::unique_ptr<Scorer>(const Home&)>;
   OpenScorer open_scorer;
+  // Score the samples in the background so labelling asks about the least certain first
+  // (label_order.h). Off by default so tests get a fixed order; `saxdetect serve` turns it on.
+  bool order_labelling = false;
 };
 
 class WebServer {

@@ -109,12 +109,16 @@ TEST_F(PredictCli, HumanOutputHasTheTimelineAndThePlotIsWritten) {
   EXPECT_NE(text.find("<polyline class=\"probability\""), std::string::npos);
 }
 
-TEST_F(PredictCli, WithoutAModelTheMessageSaysHowToGetOne) {
+TEST_F(PredictCli, WithoutAModelTheBuiltInDetectorAnswersZeroShot) {
   TempDir empty_home;
   std::string out;
-  EXPECT_NE(run_saxdetect("--home " + empty_home.path().string() + " predict " + music(), &out), 0);
-  EXPECT_NE(out.find("saxdetect train"), std::string::npos) << out;
-  EXPECT_NE(out.find("saxdetect demo"), std::string::npos) << out;
+  EXPECT_EQ(run_stdout(
+                "--home " + empty_home.path().string() + " predict --json " + music() + "/song.wav",
+                &out),
+            0);
+  const auto results = nlohmann::json::parse(out);
+  ASSERT_EQ(results.size(), 1u) << out;
+  EXPECT_NE(results[0].at("model").get<std::string>().find("zero-shot"), std::string::npos) << out;
 }
 
 TEST_F(PredictCli, HelpDocumentsTheSmoothing) {

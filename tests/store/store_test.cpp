@@ -24,8 +24,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     store_ = db_->open();
   }
 
-  int64_t add_source(const std::string& name, const std::string& worker = "w1") {
+  int64_t add_source(const std::string& name, const std::string& worker = "w1",
+                     const std::string& title = "", const std::string& artist = "") {
     Source source;
+    source.title = title;
+    source.artist = artist;
     source.path = "/music/" + name + ".flac";
     source.hash = "hash-" + name;
     source.codec = "flac";
@@ -393,6 +396,17 @@ TEST_P(StoreTest, UncertainFirstFallsBackToUnpredictedSamples) {
   EXPECT_EQ(next->id, other);
 }
 
+TEST_P(StoreTest, SamplesWithoutPredictionAreThoseTheModelHasNotScored) {
+  const int64_t source = add_source("a");
+  const int64_t scored = add_sample(source, 0), unscored = add_sample(source, 5);
+  store_->put_predictions("builtin", {{scored, 0.2}});
+  store_->put_predictions("other", {{unscored, 0.2}});
+  std::vector<int64_t> ids;
+  for (const auto& s : store_->samples_without_prediction("builtin")) ids.push_back(s.id);
+  EXPECT_EQ(ids, std::vector<int64_t>{unscored});
+  EXPECT_EQ(store_->samples_without_prediction("nobody").size(), 2u);
+}
+
 // ---- reports -----------------------------------------------------------------------------
 
 TEST_P(StoreTest, StatusCountsVotesAndComputesKappa) {
@@ -452,6 +466,22 @@ TEST_P(StoreTest, LabeledSamplesCarryTheReconciledLabel) {
   EXPECT_EQ(labeled[1].sample.id, b);
   EXPECT_EQ(labeled[1].label, Label::not_sax);
   EXPECT_EQ(labeled[1].votes, 1);
+}
+
+TEST_P(StoreTest, LabeledSamplesOfOneRecordingShareItsGroup) {
+  // Two excerpts of one song (same tags), a different song by the same artist, an untagged file.
+  const int64_t first = add_source("a", "w1", "Night in Venice", "Kevin MacLeod");
+  const int64_t second = add_source("b", "w1", "Night in Venice", "Kevin MacLeod");
+  const int64_t other = add_source("c", "w1", "Hot Swing", "Kevin MacLeod");
+  const int64_t untagged = add_source("d");
+  for (int64_t source : {first, second, other, untagged})
+    store_->add_vote(add_sample(source, 0), "ana", Label::sax);
+  std::map<int64_t, int64_t> group_of_source;
+  for (const auto& s : store_->labeled_samples()) group_of_source[s.sample.source_id] = s.group();
+  EXPECT_EQ(group_of_source.at(first), first);
+  EXPECT_EQ(group_of_source.at(second), first);
+  EXPECT_EQ(group_of_source.at(other), other);
+  EXPECT_EQ(group_of_source.at(untagged), untagged);
 }
 
 // ---- concurrency -------------------------------------------------------------------------

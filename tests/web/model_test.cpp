@@ -1,6 +1,7 @@
 // GET /api/model and the model pictures behind /model.
 #include <fstream>
 
+#include "infer/efficientat.h"
 #include "web/web_fixture.h"
 
 namespace sax::web::testing {
@@ -12,6 +13,17 @@ TEST_F(WebTest, NoModelSaysHowToGetOne) {
   EXPECT_EQ(model.at("available"), false);
   EXPECT_NE(model.at("message").get<std::string>().find("saxdetect train"), std::string::npos);
   EXPECT_NE(model.at("message").get<std::string>().find("saxdetect demo"), std::string::npos);
+  EXPECT_NE(model.at("message").get<std::string>().find("built-in"), std::string::npos);
+  EXPECT_EQ(model.at("builtin").at("calibrated"), false);
+  EXPECT_EQ(model.at("builtin").at("threshold"), kEfficientAtZeroShotThreshold);
+}
+
+TEST_F(WebTest, NoModelShowsTheCalibratedBuiltInThreshold) {
+  save_builtin_threshold(home_.models(), {{"threshold", 0.125}});
+  start();
+  const auto model = json_of(client().Get("/api/model"));
+  EXPECT_EQ(model.at("builtin").at("calibrated"), true);
+  EXPECT_EQ(model.at("builtin").at("threshold"), 0.125);
 }
 
 TEST_F(WebTest, CurrentModelShowsItsMetricsAndPictures) {

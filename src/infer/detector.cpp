@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "infer/cnn.h"
+#include "infer/efficientat.h"
 
 namespace sax {
 
@@ -126,7 +127,9 @@ std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {
   const auto j = read_model_description(model_dir);
   const auto where = (model_dir / "model.json").string();
   try {
-    const bool cnn = j.value("kind", "cnn") == "cnn";
+    const std::string kind = j.value("kind", "cnn");
+    if (kind == "efficientat") return efficientat_scorer(model_dir, j);
+    const bool cnn = kind == "cnn";
     if (cnn &&
         (fs::exists(model_dir / kWeightsFile) || !fs::exists(model_dir / kLegacyWeightsFile)))
       return cnn_scorer(model_dir, j, WeightsFile::read(model_dir / kWeightsFile));

@@ -63,7 +63,8 @@ nlohmann::json read_model_description(const std::filesystem::path& model_dir);
 
 // Loads a model folder written by training. Throws sax::Error naming the path; when there is
 // no model, the message says how to get one (`saxdetect train` or `saxdetect demo`). A CNN
-// folder with model.safetensors loads without LibTorch; other folders (a backbone model, a CNN
+// folder with model.safetensors and an EfficientAT folder ("kind": "efficientat",
+// infer/efficientat.h) load without LibTorch; other folders (a backbone model, a CNN
 // from before model.safetensors) need the LibTorch loader: without one installed, throws
 // NeedsLibTorch (common/error.h).
 std::unique_ptr<Scorer> load_detector(const std::filesystem::path& model_dir);

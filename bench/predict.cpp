@@ -1,6 +1,8 @@
 // Detection speed: a 5-minute MP3 analysed end to end (decode + features + CNN + smoothing)
 // against decoding the same file alone, in the same run; and the CNN alone on 32 windows on one
-// thread, its 3x3 convolutions by Winograd's F(2x2, 3x3) (the default) against im2col.
+// thread, its 3x3 convolutions by Winograd's F(2x2, 3x3) (the default) against im2col. The same
+// for the built-in EfficientAT detector: the 5-minute MP3 end to end, and one score_sliding call
+// on 60 s of it (a chunk as detect/analyse.cpp hands it over: 60 s of window starts plus a window).
 //
 //   bench_predict [--model DIR] [benchmark flags]   # DIR: a trained model; default: a freshly
 //                                                   # initialised one of the default architecture
@@ -23,6 +25,7 @@
 #include "detect/detect.h"
 #include "infer/cnn.h"
 #include "infer/detector.h"
+#include "infer/efficientat.h"
 #include "model/train.h"
 
 namespace {
@@ -77,6 +80,7 @@ fs::path write_song(const fs::path& dir) {
 struct Fixture {
   fs::path dir, song, model;
   std::unique_ptr<sax::Scorer> scorer;
+  std::unique_ptr<sax::Scorer> efficientat;  // the built-in detector, zero-shot
 };
 Fixture* fixture = nullptr;
 
@@ -125,9 +129,35 @@ void BM_CnnWindows(benchmark::State& state) {
       benchmark::Counter(windows.size() * state.iterations(), benchmark::Counter::kIsRate);
 }
 
+void BM_EfficientAtAnalyseFile(benchmark::State& state) {
+  sax::detect::Options options;
+  options.hop = 1.0;
+  for (auto _ : state) {
+    auto analysis = sax::detect::analyse_file(fixture->song, *fixture->efficientat, options);
+    benchmark::DoNotOptimize(analysis.windows.data());
+  }
+  state.counters["x_real_time"] =
+      benchmark::Counter(kSongSeconds * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+// One chunk: 60 windows 1 s apart (64 s of audio), log-mel and body once, every window and step.
+void BM_EfficientAtChunk(benchmark::State& state) {
+  sax::Scorer& scorer = *fixture->efficientat;
+  const size_t hop = scorer.sample_rate();
+  std::vector<float> audio(59 * hop + scorer.window_samples());
+  sax::Decoder(fixture->song, scorer.sample_rate()).read(audio.data(), audio.size());
+  std::vector<float> steps;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(scorer.score_sliding_steps(audio.data(), audio.size(), hop, steps));
+  state.counters["x_real_time"] =
+      benchmark::Counter(60.0 * state.iterations(), benchmark::Counter::kIsRate);
+}
+
 BENCHMARK(BM_DecodeOnly)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
 BENCHMARK(BM_AnalyseFile)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
 BENCHMARK(BM_CnnWindows)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK(BM_EfficientAtAnalyseFile)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK(BM_EfficientAtChunk)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
 
 }  // namespace
 
@@ -156,6 +186,7 @@ int main(int argc, char** argv) {
   }
   f.model = model;
   f.scorer = sax::load_detector(model);
+  f.efficientat = sax::builtin_efficientat_scorer();
   f.song = write_song(f.dir);
   fixture = &f;
   benchmark::Initialize(&argc, argv);

@@ -433,25 +433,33 @@ void load_saxophone(TensorSource& t, const Linear& classes, std::vector<float>& 
 // ---------------------------------------------------------------------------------------------
 // Depthwise convolution of one plane: the input is first copied with its zero padding around it
 // (and, for stride 2, each row split into even and odd columns) so that the inner loop runs
-// over contiguous memory with no bounds checks, which the compiler vectorises.
+// over contiguous memory with no bounds checks, which the compiler vectorises. A plane may be a
+// band of columns of a wider map (a tile): the padding is zeros only at the map's own edges.
 
-// Plane `in` (rows x cols) padded by P on every side; stride 2 stores each padded row as its
-// even columns, then its odd ones. `pitch` is the padded width.
+// Where a band of a plane lies: `rows` x `cols` values, row pitch `cols`, holding the map's
+// columns [first, first + cols) of `map_cols`.
+struct Band {
+  const float* values;
+  int rows, cols, first, map_cols;
+};
+
+// The padded rows of `in` that output columns from `first_col` / S need: padded column j is
+// the map's column first_col + j (zero outside the map), and P zero rows lie above and below.
+// Stride 2 stores each padded row as its even columns, then its odd ones. `pitch`: padded width.
 template <int P, int S>
-void prepare_plane(const float* in, int rows, int cols, float* out, int pitch) {
-  const int padded_rows = rows + 2 * P;
-  std::fill(out, out + static_cast<size_t>(padded_rows) * pitch, 0.0f);
+void prepare_plane(const Band& in, int first_col, float* out, int pitch) {
+  std::fill(out, out + static_cast<size_t>(in.rows + 2 * P) * pitch, 0.0f);
   const int evens = (pitch + 1) / 2;
-  for (int r = 0; r < rows; ++r) {
+  // Padded columns [lo, hi) lie inside the band.
+  const int lo = std::max(0, std::max(in.first, 0) - first_col);
+  const int hi = std::min(pitch, std::min(in.first + in.cols, in.map_cols) - first_col);
+  for (int r = 0; r < in.rows; ++r) {
     float* row = out + static_cast<size_t>(r + P) * pitch;
-    const float* src = in + static_cast<size_t>(r) * cols;
+    const float* src = in.values + static_cast<size_t>(r) * in.cols + (first_col - in.first);
     if (S == 1) {
-      std::copy_n(src, cols, row + P);
+      if (hi > lo) std::copy(src + lo, src + hi, row + lo);
     } else {
-      for (int c = 0; c < cols; ++c) {  // padded column c + P
-        const int at = c + P;
-        row[(at & 1) ? evens + at / 2 : at / 2] = src[c];
-      }
+      for (int j = lo; j < hi; ++j) row[(j & 1) ? evens + j / 2 : j / 2] = src[j];
     }
   }
 }
@@ -479,32 +487,31 @@ void depthwise_plane(const float* padded, int pitch, const float* weight, float 
   }
 }
 
+// Output columns [first_out, first_out + out_cols) of one channel.
 template <int K, int S>
-void depthwise_channel(const float* in, int rows, int cols, const float* weight, float bias,
+void depthwise_channel(const Band& in, const float* weight, float bias, int first_out, int out_cols,
                        float* out, std::vector<float>& scratch) {
   constexpr int P = K / 2;
-  const int pitch = cols + 2 * P + 1;  // + 1: stride 2's odd half never runs short
-  scratch.resize(static_cast<size_t>(rows + 2 * P) * pitch);
-  prepare_plane<P, S>(in, rows, cols, scratch.data(), pitch);
-  depthwise_plane<K, S>(scratch.data(), pitch, weight, bias, out, strided(rows, S),
-                        strided(cols, S));
+  const int pitch = (out_cols - 1) * S + K + 1;  // + 1: stride 2's odd half never runs short
+  scratch.resize(static_cast<size_t>(in.rows + 2 * P) * pitch);
+  prepare_plane<P, S>(in, first_out * S - P, scratch.data(), pitch);
+  depthwise_plane<K, S>(scratch.data(), pitch, weight, bias, out, strided(in.rows, S), out_cols);
 }
 
-// Channel `c` of `d` on the plane `in`.
-void depthwise(const Depthwise& d, int c, const float* in, int rows, int cols, float* out,
+// Channel `c` of `d` on the band `in`: output columns [first_out, first_out + out_cols).
+void depthwise(const Depthwise& d, int c, const Band& in, int first_out, int out_cols, float* out,
                std::vector<float>& scratch) {
   const float* w = d.weight.data() + static_cast<size_t>(c) * d.kernel * d.kernel;
   const float b = d.bias[c];
-  const int kind = d.kernel * 10 + d.stride;
-  switch (kind) {
+  switch (d.kernel * 10 + d.stride) {
     case 31:
-      return depthwise_channel<3, 1>(in, rows, cols, w, b, out, scratch);
+      return depthwise_channel<3, 1>(in, w, b, first_out, out_cols, out, scratch);
     case 32:
-      return depthwise_channel<3, 2>(in, rows, cols, w, b, out, scratch);
+      return depthwise_channel<3, 2>(in, w, b, first_out, out_cols, out, scratch);
     case 51:
-      return depthwise_channel<5, 1>(in, rows, cols, w, b, out, scratch);
+      return depthwise_channel<5, 1>(in, w, b, first_out, out_cols, out, scratch);
     case 52:
-      return depthwise_channel<5, 2>(in, rows, cols, w, b, out, scratch);
+      return depthwise_channel<5, 2>(in, w, b, first_out, out_cols, out, scratch);
     default:
       throw Error(
           fmt::format("EfficientAT: no depthwise {}x{} stride {}", d.kernel, d.kernel, d.stride));
@@ -562,12 +569,14 @@ std::vector<float> se_gates(const Block& b, const Map& m, int span) {
   return gates;
 }
 
-void apply_gates(const std::vector<float>& gates, int first, int last, Map& m) {
-  for (int c = first; c < last; ++c) {
-    float* plane = m.channel(c);
-    for (int y = 0; y < m.rows; ++y) {
-      float* row = plane + static_cast<size_t>(y) * m.cols;
-      for (int x = 0; x < m.cols; ++x) row[x] *= gates[static_cast<size_t>(x) * m.channels + c];
+// Gates `tile` (columns [first, first + tile.cols) of the map `gates` belong to) in place.
+void apply_gates(const std::vector<float>& gates, int first, Map& tile) {
+  for (int c = 0; c < tile.channels; ++c) {
+    float* plane = tile.channel(c);
+    for (int y = 0; y < tile.rows; ++y) {
+      float* row = plane + static_cast<size_t>(y) * tile.cols;
+      for (int x = 0; x < tile.cols; ++x)
+        row[x] *= gates[static_cast<size_t>(first + x) * tile.channels + c];
     }
   }
 }
@@ -578,49 +587,127 @@ int se_span(int se_frames, int frame_stride) {
                         : (se_frames + frame_stride - 1) / frame_stride;
 }
 
+// One thread's buffers for the tiles of a block.
+struct TileWork {
+  Map slice, expanded, mid, projected;
+  std::vector<float> scratch;
+};
+
+void reshape(Map& m, int channels, int rows, int cols) {
+  m.channels = channels;
+  m.rows = rows;
+  m.cols = cols;
+  m.values.resize(static_cast<size_t>(channels) * m.plane());
+}
+
+// Columns [first, last) of every channel of `m`.
+void slice_columns(const Map& m, int first, int last, Map& out) {
+  reshape(out, m.channels, m.rows, last - first);
+  for (int c = 0; c < m.channels; ++c)
+    for (int y = 0; y < m.rows; ++y)
+      std::copy_n(m.channel(c) + static_cast<size_t>(y) * m.cols + first, last - first,
+                  out.channel(c) + static_cast<size_t>(y) * out.cols);
+}
+
+// Output columns per tile: a tile's expanded maps then stay within a core's cache (the early
+// blocks' full maps are tens of MB, and passing them through memory three times per block cost
+// more than the arithmetic).
+int tile_cols(const Block& b, int in_rows) {
+  const int bytes_per_col = b.depthwise.channels * in_rows * b.depthwise.stride * 4;
+  return std::clamp((256 << 10) / std::max(1, bytes_per_col), 32, 1024);
+}
+
+// The block's depthwise output (activated) for output columns [first, last) into work.mid:
+// expansion and depthwise of the input columns those need.
+void tile_depthwise(const Block& b, const Map& in, int first, int last, TileWork& work) {
+  const Depthwise& d = b.depthwise;
+  const int pad = d.kernel / 2;
+  const int in_first = std::max(0, first * d.stride - pad);
+  const int in_last = std::min(in.cols, (last - 1) * d.stride + pad + 1);
+  slice_columns(in, in_first, in_last, work.slice);
+  const Map* source = &work.slice;
+  if (b.expand) {
+    reshape(work.expanded, d.channels, in.rows, in_last - in_first);
+    conv1x1_rows(b.expansion, work.slice, 0, d.channels, work.expanded);
+    activate(work.expanded.values.data(), work.expanded.values.size(), b.activation);
+    source = &work.expanded;
+  }
+  reshape(work.mid, d.channels, strided(in.rows, d.stride), last - first);
+  for (int c = 0; c < d.channels; ++c) {
+    const Band band{source->channel(c), in.rows, in_last - in_first, in_first, in.cols};
+    depthwise(d, c, band, first, last - first, work.mid.channel(c), work.scratch);
+  }
+  activate(work.mid.values.data(), work.mid.values.size(), b.activation);
+}
+
+// The projection of work.mid into output columns [first, first + work.mid.cols) of `out`, plus
+// the block's input there when the block is residual.
+void tile_projection(const Block& b, const Map& in, int first, TileWork& work, Map& out) {
+  reshape(work.projected, out.channels, work.mid.rows, work.mid.cols);
+  conv1x1_rows(b.projection, work.mid, 0, out.channels, work.projected);
+  const int cols = work.mid.cols;
+  for (int o = 0; o < out.channels; ++o)
+    for (int y = 0; y < out.rows; ++y) {
+      const size_t at = static_cast<size_t>(y) * out.cols + first;
+      float* dst = out.channel(o) + at;
+      const float* src = work.projected.channel(o) + static_cast<size_t>(y) * cols;
+      if (b.residual) {
+        const float* skip = in.channel(o) + at;
+        for (int x = 0; x < cols; ++x) dst[x] = src[x] + skip[x];
+      } else {
+        std::copy_n(src, cols, dst);
+      }
+    }
+}
+
+void copy_columns(const Map& tile, int first, Map& m) {
+  for (int c = 0; c < m.channels; ++c)
+    for (int y = 0; y < m.rows; ++y)
+      std::copy_n(tile.channel(c) + static_cast<size_t>(y) * tile.cols, tile.cols,
+                  m.channel(c) + static_cast<size_t>(y) * m.cols + first);
+}
+
+// One inverted-residual block, tile by tile over time on up to `threads` threads. A block with
+// squeeze-excitation needs the whole depthwise output before its gates, so it projects after.
 Map run_block(const Block& b, const Map& in, int se_frames, int frame_stride, int threads) {
   const Depthwise& d = b.depthwise;
-  const int channels = d.channels;
-  Map expanded;
-  if (b.expand) expanded = make_map(channels, in.rows, in.cols);
-  const Map& source = b.expand ? expanded : in;
-  Map mid = make_map(channels, strided(in.rows, d.stride), strided(in.cols, d.stride));
-  // Expansion, depthwise and activations are independent per channel: one pass per thread.
-  parallel_for(channels, threads, [&](long first, long last) {
-    std::vector<float> scratch;
-    if (b.expand) {
-      conv1x1_rows(b.expansion, in, static_cast<int>(first), static_cast<int>(last), expanded);
-      activate(expanded.channel(first), (last - first) * expanded.plane(), b.activation);
+  const int rows = strided(in.rows, d.stride), cols = strided(in.cols, d.stride);
+  Map out = make_map(b.projection.linear.outputs, rows, cols);
+  Map mid;
+  if (b.se) mid = make_map(d.channels, rows, cols);
+  const int tile = tile_cols(b, in.rows), tiles = (cols + tile - 1) / tile;
+  parallel_for(tiles, threads, [&](long first_tile, long last_tile) {
+    TileWork work;
+    for (long t = first_tile; t < last_tile; ++t) {
+      const int first = static_cast<int>(t) * tile, last = std::min(cols, first + tile);
+      tile_depthwise(b, in, first, last, work);
+      if (b.se)
+        copy_columns(work.mid, first, mid);
+      else
+        tile_projection(b, in, first, work, out);
     }
-    for (long c = first; c < last; ++c)
-      depthwise(d, static_cast<int>(c), source.channel(c), in.rows, in.cols, mid.channel(c),
-                scratch);
-    activate(mid.channel(first), (last - first) * mid.plane(), b.activation);
   });
-  if (b.se) {
-    const auto gates = se_gates(b, mid, se_span(se_frames, frame_stride * d.stride));
-    parallel_for(channels, threads, [&](long first, long last) {
-      apply_gates(gates, static_cast<int>(first), static_cast<int>(last), mid);
-    });
-  }
-  const int outputs = b.projection.linear.outputs;
-  Map out = make_map(outputs, mid.rows, mid.cols);
-  parallel_for(outputs, threads, [&](long first, long last) {
-    conv1x1_rows(b.projection, mid, static_cast<int>(first), static_cast<int>(last), out);
-    if (b.residual)
-      for (size_t i = first * out.plane(); i < last * out.plane(); ++i)
-        out.values[i] += in.values[i];
+  if (!b.se) return out;
+  const auto gates = se_gates(b, mid, se_span(se_frames, frame_stride * d.stride));
+  parallel_for(tiles, threads, [&](long first_tile, long last_tile) {
+    TileWork work;
+    for (long t = first_tile; t < last_tile; ++t) {
+      const int first = static_cast<int>(t) * tile, last = std::min(cols, first + tile);
+      slice_columns(mid, first, last, work.mid);
+      apply_gates(gates, first, work.mid);
+      tile_projection(b, in, first, work, out);
+    }
   });
   return out;
 }
 
 Map run_stem(const Depthwise& stem, const Spectrogram& mel, int threads) {
   Map out = make_map(stem.channels, strided(mel.rows, 2), strided(mel.cols, 2));
+  const Band band{mel.values.data(), mel.rows, mel.cols, 0, mel.cols};
   parallel_for(stem.channels, threads, [&](long first, long last) {
     std::vector<float> scratch;
     for (long c = first; c < last; ++c)
-      depthwise(stem, static_cast<int>(c), mel.values.data(), mel.rows, mel.cols, out.channel(c),
-                scratch);
+      depthwise(stem, static_cast<int>(c), band, 0, out.cols, out.channel(c), scratch);
     activate(out.channel(first), (last - first) * out.plane(), Activation::kHardswish);
   });
   return out;
@@ -759,21 +846,25 @@ int EfficientAtScorer::steps_per_window() const {
 
 std::vector<float> EfficientAtScorer::score_sliding(const float* audio, size_t count,
                                                     size_t hop_samples) {
-  std::vector<float> steps;
-  return score_sliding_steps(audio, count, hop_samples, steps);
+  return score(audio, count, hop_samples, nullptr);
 }
 
 std::vector<float> EfficientAtScorer::score_sliding_steps(const float* audio, size_t count,
                                                           size_t hop_samples,
                                                           std::vector<float>& steps) {
-  steps.clear();
+  return score(audio, count, hop_samples, &steps);
+}
+
+std::vector<float> EfficientAtScorer::score(const float* audio, size_t count, size_t hop_samples,
+                                            std::vector<float>* steps) const {
+  if (steps) steps->clear();
   const size_t window = window_samples();
   if (count < window || hop_samples == 0) return {};
   const int dim = net_->embedding_size(), per_window = steps_per_window();
-  // The body runs once over the whole span; its squeeze-excitation gates each place by a
-  // window's worth of context, as the window seen alone would be gated.
-  const auto embeddings =
-      net_->step_embeddings(efficientat_log_mel(audio, count), frames_of(window));
+  // The body runs once over the whole span, its squeeze-excitation gating by the whole span as
+  // EfficientAT gates a clip: on real mixes this ranked as well as windows scored one by one,
+  // better than gating each place by a window's worth of context.
+  const auto embeddings = net_->step_embeddings(efficientat_log_mel(audio, count));
   const int available = static_cast<int>(embeddings.size() / dim);
   const size_t n_windows = (count - window) / hop_samples + 1;
   std::vector<float> pooled;
@@ -790,10 +881,28 @@ std::vector<float> EfficientAtScorer::score_sliding_steps(const float* audio, si
   }
   std::vector<float> p = net_->saxophone_logits(pooled.data(), static_cast<int>(n_windows));
   for (float& v : p) v = sigmoid(v);
-  const std::vector<float> step_logits = net_->saxophone_logits(embeddings.data(), available);
-  for (int first : first_step)
-    for (int k = 0; k < per_window; ++k)
-      steps.push_back(sigmoid(step_logits[std::min(first + k, available - 1)]));
+  if (steps) {
+    const auto step_p = step_probabilities(embeddings);
+    for (int first : first_step)
+      for (int k = 0; k < per_window; ++k)
+        steps->push_back(step_p[std::min(first + k, available - 1)]);
+  }
+  return p;
+}
+
+std::vector<float> EfficientAtScorer::step_probabilities(
+    const std::vector<float>& embeddings) const {
+  const int dim = net_->embedding_size();
+  const int available = static_cast<int>(embeddings.size() / dim);
+  std::vector<float> pooled;
+  for (int s = 0; s < available; ++s) {
+    const int first = std::max(0, s - kStepNeighbours);
+    const int last = std::min(available, s + kStepNeighbours + 1);
+    const auto mean = EfficientAt::mean_of_steps(embeddings, dim, first, last - first);
+    pooled.insert(pooled.end(), mean.begin(), mean.end());
+  }
+  std::vector<float> p = net_->saxophone_logits(pooled.data(), available);
+  for (float& v : p) v = sigmoid(v);
   return p;
 }
 

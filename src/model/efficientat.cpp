@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "infer/builtin_model.h"
 #include "infer/detector.h"
+#include "infer/efficientat.h"
 #include "model/net.h"
 
 namespace sax {
@@ -19,8 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace efficientat;
 
-constexpr int kSampleRate = 32000;
-constexpr int64_t kHop = 320;
+constexpr int kSampleRate = kEfficientAtRate;
 // Clips through the body at once while caching h (bounded memory at 5 s per clip).
 constexpr int64_t kHiddenBatch = 16;
 
@@ -29,20 +29,7 @@ int64_t window_samples_of(double seconds) {
 }
 
 // Log-mel frames of a window: pre-emphasis drops one sample, centred STFT frames every hop.
-int64_t frames_of(int64_t samples) { return 1 + (samples - 1) / kHop; }
-
-// Kaldi's triangular mel filters [128, 513] over 0-15,000 Hz (the Nyquist bin's column zero).
-torch::Tensor mel_banks() {
-  constexpr int64_t kBins = 512;
-  auto mel = [](const torch::Tensor& hz) { return 1127.0 * torch::log(1.0 + hz / 700.0); };
-  const double high = 1127.0 * std::log(1.0 + 15000.0 / 700.0), step = high / (kBands + 1);
-  const auto m = mel(kSampleRate / 1024.0 * torch::arange(kBins, torch::kFloat64)).unsqueeze(0);
-  const auto band = torch::arange(kBands, torch::kFloat64).unsqueeze(1);
-  const auto left = band * step, centre = (band + 1) * step, right = (band + 2) * step;
-  const auto banks = torch::clamp_min(
-      torch::minimum((m - left) / (centre - left), (right - m) / (right - centre)), 0.0);
-  return torch::cat({banks, torch::zeros({kBands, 1}, torch::kFloat64)}, 1);
-}
+int64_t frames_of(int64_t samples) { return 1 + (samples - 1) / kEfficientAtHop; }
 
 // What is cached per sample: h when the body is frozen, else the log-mel it trains on.
 class EfficientatExtractor : public FeatureExtractor {
@@ -69,7 +56,7 @@ class EfficientatExtractor : public FeatureExtractor {
   }
   torch::Tensor compute(const torch::Tensor& audio) override {
     torch::NoGradGuard no_grad;
-    const auto log_mel = efficientat_log_mel(audio);
+    const auto log_mel = efficientat_log_mels(audio);
     if (!hidden_) return log_mel;
     std::vector<torch::Tensor> parts;
     for (int64_t first = 0; first < log_mel.size(0); first += kHiddenBatch)
@@ -232,25 +219,15 @@ EfficientatSaxNet read_efficientat_model(const fs::path& model_dir) {
   return net;
 }
 
-// EfficientAT's front end (AugmentMelSTFT in eval mode): pre-emphasis, centred STFT (n_fft 1024,
-// hop 320, an 800-point symmetric Hann window centred in the frame, reflect padding), power, 128
-// Kaldi-style mel bands 0-15,000 Hz, (log(mel + 1e-5) + 4.5) / 5. Computed in double: the
-// log of small band energies amplifies rounding.
-torch::Tensor efficientat_log_mel(const torch::Tensor& audio) {
-  constexpr int64_t kFft = 1024, kWindow = 800;
-  const double pi = std::acos(-1.0);
-  const auto n = audio.size(1);
-  auto x = (audio.narrow(1, 1, n - 1) - 0.97 * audio.narrow(1, 0, n - 1)).to(torch::kFloat64);
-  namespace F = torch::nn::functional;
-  x = F::pad(x.unsqueeze(1), F::PadFuncOptions({kFft / 2, kFft / 2}).mode(torch::kReflect))
-          .squeeze(1);
-  const auto hann =
-      0.5 - 0.5 * torch::cos(2 * pi * torch::arange(kWindow, torch::kFloat64) / (kWindow - 1));
-  auto window = torch::zeros({kFft}, torch::kFloat64);
-  window.narrow(0, (kFft - kWindow) / 2, kWindow).copy_(hann);
-  const auto power = torch::fft::rfft(x.unfold(1, kFft, kHop) * window, kFft, 2).abs().pow(2);
-  return ((torch::log(torch::matmul(mel_banks(), power.transpose(1, 2)) + 1e-5) + 4.5) / 5.0)
-      .to(torch::kFloat32);
+// One front end in the project: the runtime's (infer/efficientat.h), clip by clip.
+torch::Tensor efficientat_log_mels(const torch::Tensor& audio) {
+  const auto clips = audio.to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < clips.size(0); ++i) {
+    auto mel = efficientat_log_mel(clips[i].data_ptr<float>(), static_cast<size_t>(clips.size(1)));
+    out.push_back(torch::from_blob(mel.values.data(), {mel.rows, mel.cols}).clone());
+  }
+  return torch::stack(out);
 }
 
 }  // namespace sax

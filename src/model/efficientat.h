@@ -58,7 +58,7 @@ const WeightsFile& efficientat_weights();
 // model.safetensors), in eval mode. Throws sax::Error naming the file.
 EfficientatSaxNet read_efficientat_model(const std::filesystem::path& model_dir);
 
-// EfficientAT's log-mel of audio [B, samples] at 32 kHz -> [B, 128, frames].
-torch::Tensor efficientat_log_mel(const torch::Tensor& audio);
+// EfficientAT's log-mel (infer/efficientat.h) of audio [B, samples] at 32 kHz -> [B, 128, frames].
+torch::Tensor efficientat_log_mels(const torch::Tensor& audio);
 
 }  // namespace sax

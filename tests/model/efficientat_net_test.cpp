@@ -1,16 +1,17 @@
 // EfficientAT mn04_as in LibTorch (model/efficientat_net.h) against the numpy reference's golden
-// logits for the four WAVs in ../shared/models/efficientat/reference.
+// logits for the four WAVs in ../shared/models/efficientat/reference, and against the
+// LibTorch-free port (infer/efficientat.h) that runs trained models.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "audio/audio.h"
 #include "common/error.h"
+#include "infer/efficientat.h"
 #include "model/efficientat.h"
 #include "model/efficientat_net.h"
 #include "support/testing.h"
@@ -42,7 +43,23 @@ torch::Tensor log_mel_of(const std::string& wav) {
   const auto audio = decode_mono(reference_dir() / wav, 32000);
   const auto t = torch::from_blob(const_cast<float*>(audio.data()),
                                   {1, static_cast<int64_t>(audio.size())}, torch::kFloat32);
-  return efficientat_log_mel(t);
+  return efficientat_log_mels(t);
+}
+
+double max_difference(const torch::Tensor& ours, const std::vector<float>& theirs) {
+  EXPECT_EQ(ours.numel(), static_cast<int64_t>(theirs.size()));
+  const auto flat = ours.contiguous();
+  const float* values = flat.data_ptr<float>();
+  double worst = 0;
+  for (size_t i = 0; i < theirs.size(); ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(values[i]) - theirs[i]));
+  return worst;
+}
+
+Spectrogram spectrogram_of(const torch::Tensor& log_mel /*[1, rows, cols]*/) {
+  const auto flat = log_mel.contiguous();
+  return {static_cast<int>(flat.size(1)), static_cast<int>(flat.size(2)),
+          std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel())};
 }
 
 TEST(EfficientatNet, NamesAndShapesAreTheStateDicts) {
@@ -63,35 +80,37 @@ TEST(EfficientatNet, NamesAndShapesAreTheStateDicts) {
   EXPECT_EQ(ours, expected);
 }
 
-TEST(EfficientatNet, LogMelMatchesTheReference) {
-  SKIP_WITHOUT_EFFICIENTAT();
-  for (const auto& [wav, expected] : golden().items()) {
-    const auto log_mel = log_mel_of(wav).squeeze(0);
-    ASSERT_EQ(log_mel.sizes().vec(), expected.at("logmel_shape").get<std::vector<int64_t>>());
-    EXPECT_NEAR(log_mel.mean().item<double>(), expected.at("logmel_mean").get<double>(), 1e-4);
-    for (int frame : {0, 100}) {
-      const auto want = expected.at(fmt::format("logmel_frame_{}", frame)).get<std::vector<float>>();
-      const auto got = log_mel.select(1, frame).contiguous();
-      for (size_t band = 0; band < want.size(); ++band)
-        ASSERT_NEAR(got.data_ptr<float>()[band], want[band], 1e-3) << wav << " band " << band;
-    }
-  }
-}
-
 TEST(EfficientatNet, LogitsMatchTheReferenceOnTheFourWavs) {
   SKIP_WITHOUT_EFFICIENTAT();
   torch::NoGradGuard no_grad;
   auto net = efficientat_net(weights());
   for (const auto& [wav, expected] : golden().items()) {
-    const auto logits = net->forward(log_mel_of(wav)).squeeze(0).contiguous();
-    const auto want = expected.at("logits").get<std::vector<float>>();
-    ASSERT_EQ(logits.numel(), static_cast<int64_t>(want.size()));
-    double worst = 0;
-    for (size_t i = 0; i < want.size(); ++i)
-      worst = std::max(worst, std::abs(double(logits.data_ptr<float>()[i]) - want[i]));
+    const auto logits = net->forward(log_mel_of(wav));
+    const double worst = max_difference(logits, expected.at("logits").get<std::vector<float>>());
     EXPECT_LT(worst, 1e-3) << wav;
     std::printf("%s: max |logit - golden| %.2e, saxophone %.4f\n", wav.c_str(), worst,
-                logits.data_ptr<float>()[197]);
+                logits[0][197].item<float>());
+  }
+}
+
+TEST(EfficientatNet, MatchesTheRuntimePort) {
+  SKIP_WITHOUT_EFFICIENTAT();
+  torch::NoGradGuard no_grad;
+  auto net = efficientat_net(weights());
+  const EfficientAt port(weights());
+  for (const auto& item : golden().items()) {
+    const std::string wav = item.key();
+    const auto log_mel = log_mel_of(wav);
+    const auto steps = port.step_embeddings(spectrogram_of(log_mel));
+    const auto clip = EfficientAt::mean_of_steps(steps, port.embedding_size());
+    const double step_error = max_difference(net->step_embeddings(log_mel), steps);
+    const double hidden_error = max_difference(net->hidden(log_mel), port.hidden(clip.data(), 1));
+    const double logit_error = max_difference(net->forward(log_mel), port.logits(clip.data(), 1));
+    EXPECT_LT(step_error, 1e-3) << wav;
+    EXPECT_LT(hidden_error, 1e-3) << wav;
+    EXPECT_LT(logit_error, 1e-3) << wav;
+    std::printf("%s: LibTorch against the runtime port: steps %.2e, h %.2e, logits %.2e\n",
+                wav.c_str(), step_error, hidden_error, logit_error);
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "audio/audio.h"
 #include "common/home.h"
+#include "infer/detector.h"
 #include "model/efficientat.h"
 #include "model/train.h"
 #include "store/store.h"
@@ -60,6 +61,25 @@ std::set<std::string> tensor_names(const fs::path& file) {
   std::set<std::string> names;
   for (const auto& [name, tensor] : WeightsFile::read(file).tensors()) names.insert(name);
   return names;
+}
+
+// The runtime's loader (load_detector, LibTorch-free) scores a saved folder's windows as the
+// trained LibTorch network does.
+void expect_runtime_agrees(const fs::path& model, const fs::path& song) {
+  auto scorer = load_detector(model);
+  const auto audio = decode_mono(song, 32000);
+  const size_t window = scorer->window_samples();
+  ASSERT_GE(audio.size(), 2 * window);
+  const std::vector<std::vector<float>> windows{
+      {audio.begin(), audio.begin() + window},
+      {audio.begin() + window, audio.begin() + 2 * window}};
+  const auto runtime = scorer->score_windows(windows);
+  auto net = read_efficientat_model(model);
+  torch::NoGradGuard no_grad;
+  const auto batch = torch::from_blob(const_cast<float*>(audio.data()), {2, int64_t(window)});
+  const auto ours = torch::sigmoid(net->forward(efficientat_log_mels(batch)));
+  ASSERT_EQ(runtime.size(), 2u);
+  for (int64_t i = 0; i < 2; ++i) EXPECT_NEAR(runtime[i], ours[i].item<float>(), 1e-4) << model;
 }
 
 std::string current_model(const fs::path& home) {
@@ -123,7 +143,7 @@ nlohmann::json quick_config(int epochs) {
 
 TEST(EfficientatHead, StartsAsTheZeroShotSaxophoneLogit) {
   torch::manual_seed(3);
-  const auto log_mel = efficientat_log_mel(torch::randn({2, 32000}) * 0.1);
+  const auto log_mel = efficientat_log_mels(torch::randn({2, 32000}) * 0.1);
   torch::NoGradGuard no_grad;
   for (int unfreeze : {0, 2}) {
     EfficientatSaxNet net(efficientat_weights(), unfreeze);
@@ -160,6 +180,7 @@ TEST_F(EfficientatTraining, DefaultKindTrainsTheHeadAndSavesALoadableFolder) {
   const auto hidden = torch::rand({3, efficientat::kHidden});
   EXPECT_FALSE(torch::allclose(net->forward(hidden),
                                EfficientatSaxNet(efficientat_weights(), 0)->forward(hidden)));
+  expect_runtime_agrees(model, library() / "song0.wav");
 }
 
 TEST_F(EfficientatTraining, UnfreezeTrainsTheLastBlocksAndSavesOnlyThem) {
@@ -183,7 +204,7 @@ TEST_F(EfficientatTraining, UnfreezeTrainsTheLastBlocksAndSavesOnlyThem) {
                                        "features.16.1.running_mean",
                                        "features.16.1.running_var"};
   EXPECT_EQ(tensor_names(model / "model.safetensors"), expected);
-  EXPECT_NO_THROW(read_efficientat_model(model));
+  expect_runtime_agrees(model, library() / "song1.wav");
 }
 
 TEST_F(EfficientatTraining, KindCnnStillTrainsTheCnn) {

@@ -73,7 +73,7 @@ train_row() {  # label size name config-json [flags...]
 
 echo "== pretraining the CNN on the 60 other songs (with their labels; and without: contrastive)" >&2
 if wanted pre && [ ! -f "$pre_home/models/pretrained/model.json" ]; then
-  echo "{\"epochs\": $epochs}" >"$work/pretrain.json"
+  echo "{\"kind\": \"cnn\", \"epochs\": $epochs}" >"$work/pretrain.json"
   sd --home "$pre_home" train --config "$work/pretrain.json" --out pretrained >/dev/null
 fi
 if wanted ssl && [ ! -f "$pre_home/models/contrastive/model.json" ]; then
@@ -97,11 +97,11 @@ print(f"| zero-shot YAMNet (threshold from the train labels) | 0 | | | | {m['acc
 PY
 fi
 for size in $sizes; do
-  wanted cnn && train_row "CNN from scratch" "$size" "cnn-$size" "{\"epochs\": $epochs}"
+  wanted cnn && train_row "CNN from scratch" "$size" "cnn-$size" "{\"kind\": \"cnn\", \"epochs\": $epochs}"
   wanted pre && train_row "CNN pretrained on synth labels, fine-tuned" "$size" "pre-$size" \
-    "{\"epochs\": $epochs, \"lr\": 3e-4, \"init\": \"$pre_home/models/pretrained\"}"
+    "{\"kind\": \"cnn\", \"epochs\": $epochs, \"lr\": 3e-4, \"init\": \"$pre_home/models/pretrained\"}"
   wanted ssl && train_row "CNN pretrained self-supervised (contrastive), fine-tuned" "$size" \
-    "ssl-$size" "{\"epochs\": $epochs, \"init\": \"$pre_home/models/contrastive\"}"
+    "ssl-$size" "{\"kind\": \"cnn\", \"epochs\": $epochs, \"init\": \"$pre_home/models/contrastive\"}"
   wanted head && train_row "YAMNet + new head (frozen)" "$size" "head-$size" \
     "{\"epochs\": 40, \"patience\": 10}" --backbone yamnet
   wanted tuned && train_row "YAMNet fine-tuned (layers 13-14)" "$size" "tuned-$size" \

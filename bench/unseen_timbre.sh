@@ -24,7 +24,7 @@ echo "== ingest, labels from truth, train (defaults)"
 sd ingest "$work/fluid"
 sd labels import --from-truth "$work/fluid/truth.json"
 start=$(date +%s)
-sd train --out unseen 2>&1 | tail -n 4
+sd train --kind cnn --out unseen 2>&1 | tail -n 4
 echo "training wall time: $(( $(date +%s) - start )) s"
 python3 - "$home/models/unseen/model.json" <<'PY'
 import json, sys

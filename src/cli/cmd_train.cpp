@@ -1,4 +1,5 @@
-// saxdetect train: train the CNN on the store's reconciled labels and make it the current model.
+// saxdetect train: train a detector (EfficientAT with a learnt correction by default, or the CNN)
+// on the store's reconciled labels and make it the current model.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -13,8 +14,9 @@ namespace sax::cli {
 namespace {
 
 struct TrainFlags {
-  std::string config_file, out, backbone;
+  std::string config_file, out, backbone, kind;
   int epochs = 0;
+  int unfreeze = -1;
   int freeze = -1;
   int64_t seed = -1;
   int seeds = 0;
@@ -31,6 +33,17 @@ void print_metrics(const char* what, const Metrics& m) {
       m.threshold, m.tp, m.fp, m.tn, m.fn);
 }
 
+// The trained model beside the one it started from, on the validation samples.
+void print_zero_shot(const ZeroShotCheck& z, const TrainResult& result) {
+  fmt::print("zero-shot  ROC-AUC {:.3f}  loss {:.4f}  (trained: ROC-AUC {:.3f}  loss {:.4f})\n",
+             z.validation.roc_auc, z.validation_loss, result.validation.roc_auc,
+             z.trained_validation_loss);
+  if (z.worse)
+    fmt::print(
+        "WORSE THAN ZERO-SHOT on the validation samples: the labels did not help; the model is "
+        "saved but not made current\n");
+}
+
 void run_train(const GlobalOptions& global, const TrainFlags& flags) {
   TrainConfig config =
       flags.config_file.empty() ? TrainConfig{} : load_train_config(flags.config_file);
@@ -38,6 +51,11 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
   if (flags.seed >= 0) config.seed = static_cast<uint64_t>(flags.seed);
   if (flags.seeds > 0) config.seeds = flags.seeds;
   if (!flags.device.empty()) config.device = flags.device;
+  if (!flags.kind.empty()) config.kind = flags.kind;
+  if (flags.unfreeze >= 0) {
+    if (config.kind != "efficientat") throw Error("--unfreeze needs --kind efficientat");
+    config.unfreeze = flags.unfreeze;
+  }
   const Home home = global.resolve_home();
   if (!flags.backbone.empty())
     config.backbone.file =
@@ -68,6 +86,7 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
                  run.seed == result.seed ? " (kept)" : "");
   print_metrics("validation", result.validation);
   print_metrics("test", result.test);
+  if (result.zero_shot) print_zero_shot(*result.zero_shot, result);
   if (result.steps_measured()) {
     fmt::print("time steps of the {} samples with known sax times:\n", result.timed_samples);
     print_metrics("  valid.", result.validation_steps);
@@ -84,7 +103,9 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
 
 const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
   auto* command =
-      app.add_subcommand("train", "Train the CNN (or fine-tune a backbone) on labelled samples");
+      app.add_subcommand("train",
+                         "Train the detector (EfficientAT, the CNN or a backbone) on labelled "
+                         "samples");
   static TrainFlags flags;
   command
       ->add_option("--config", flags.config_file,
@@ -104,9 +125,18 @@ const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
                    "Train on auto (a CUDA GPU when there is one), cpu or cuda (overrides the "
                    "config)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  command->add_option(
-      "--out", flags.out,
-      "Model name: folder under <home>/models (default: cnn-<time> or backbone-<time>)");
+  command
+      ->add_option("--kind", flags.kind,
+                   "efficientat (default: EfficientAT's Saxophone output plus a head learnt from "
+                   "the labels) or cnn (the log-mel CNN from scratch) (overrides the config)")
+      ->check(CLI::IsMember({"efficientat", "cnn"}));
+  command
+      ->add_option("--unfreeze", flags.unfreeze,
+                   "efficientat: also train its last N feature blocks (0-17; default 0: only the "
+                   "head trains, on cached features) (overrides the config)")
+      ->check(CLI::Range(0, 17));
+  command->add_option("--out", flags.out,
+                      "Model name: folder under <home>/models (default: <kind>-<time>)");
   command->add_option("--backbone", flags.backbone,
                       "Fine-tune a pretrained backbone instead of the CNN: a model file from "
                       "`saxdetect backbone import`, or \"yamnet\" for <home>/models/yamnet.pt");

@@ -43,6 +43,13 @@ void validate(const TrainConfig& c) {
         fmt::format("train_limit must be 0 (all) or more, got {}", c.train_limit));
   check(c.init.empty() || !c.backbone.enabled(), w,
         "init (a CNN to start from) and backbone cannot be used together");
+  check(c.kind == "efficientat" || c.kind == "cnn", w,
+        fmt::format("kind must be efficientat or cnn, got \"{}\"", c.kind));
+  check(c.init.empty() || c.kind == "cnn", w, "init (a CNN to start from) needs \"kind\": \"cnn\"");
+  check(c.unfreeze >= 0 && c.unfreeze <= 17, w,
+        fmt::format("unfreeze must be 0..17 (EfficientAT's feature blocks), got {}", c.unfreeze));
+  check(c.unfreeze_lr_scale > 0, w,
+        fmt::format("unfreeze_lr_scale must be positive, got {}", c.unfreeze_lr_scale));
 }
 
 }  // namespace
@@ -97,6 +104,8 @@ void from_json(const nlohmann::json& j, BackboneConfig& c) {
 }
 
 const auto kTrainFields = std::make_tuple(
+    jf::field("kind", &TrainConfig::kind), jf::field("unfreeze", &TrainConfig::unfreeze),
+    jf::field("unfreeze_lr_scale", &TrainConfig::unfreeze_lr_scale),
     jf::field("features", &TrainConfig::features), jf::field("net", &TrainConfig::net),
     jf::field("backbone", &TrainConfig::backbone), jf::field("augment", &TrainConfig::augment),
     jf::field("desert", &TrainConfig::desert), jf::field("epochs", &TrainConfig::epochs),
@@ -193,6 +202,16 @@ void to_json(nlohmann::json& j, const TrainResult& r) {
     j["metrics"]["validation_steps"] = r.validation_steps;
     j["metrics"]["test_steps"] = r.test_steps;
   }
+  if (r.zero_shot) {
+    j["zero_shot"] = *r.zero_shot;
+    j["worse_than_zero_shot"] = r.zero_shot->worse;
+  }
+}
+
+void to_json(nlohmann::json& j, const ZeroShotCheck& z) {
+  j = {{"validation", z.validation},
+       {"validation_loss", z.validation_loss},
+       {"trained_validation_loss", z.trained_validation_loss}};
 }
 
 void to_json(nlohmann::json& j, const CvResult& r) {

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "infer/detector.h"
 #include "model/backbone.h"
+#include "model/efficientat.h"
 #include "model/mel.h"
 
 namespace sax {
@@ -165,8 +166,17 @@ std::pair<torch::Tensor, Targets> mixup(torch::Tensor x, Targets y, double alpha
   return {mix(x), mixed};
 }
 
+void ModelKind::save(const Network& net, const std::filesystem::path& file) const {
+  save_weights(*net, file);
+}
+
 std::unique_ptr<ModelKind> model_kind(const TrainConfig& config) {
   if (config.backbone.enabled()) return backbone_kind(config);
+  if (config.kind == "efficientat") return efficientat_kind(config);
+  return cnn_kind(config);
+}
+
+std::unique_ptr<ModelKind> cnn_kind(const TrainConfig& config) {
   return std::make_unique<CnnKind>(config);
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // What differs between the kinds of model the trainer trains (LibTorch; internal to src/model):
-// the CNN from scratch, or a pretrained backbone with a new head (backbone.h). Each kind says
+// EfficientAT with a correction to its Saxophone output (efficientat.h, the default), the CNN
+// from scratch, or YAMNet as a backbone with a new head (backbone.h). Each kind says
 // which features are cached, builds its network, prepares and augments batches, and gives each
 // parameter group its learning rate. The training loop (trainer.cpp) is the same for all.
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -46,10 +48,20 @@ class ModelKind {
   virtual std::pair<torch::Tensor, Targets> augment(torch::Tensor raw, Targets targets,
                                                     std::mt19937_64& rng) const = 0;
   virtual std::vector<ParameterGroup> parameter_groups(const Network& net) const = 0;
+  // True when create() is a working detector before any training (a pretrained classifier's own
+  // output): the trainer measures it on the validation samples and flags a trained model that
+  // ends below it.
+  virtual bool starts_zero_shot() const { return false; }
+  // Writes the model folder's weights file (default: every parameter and buffer).
+  virtual void save(const Network& net, const std::filesystem::path& file) const;
+  // Adds what a loader needs beyond the common fields to model.json.
+  virtual void describe(nlohmann::json& /*model*/) const {}
 };
 
-// The kind `config` asks for: a backbone when config.backbone is set, else the CNN.
+// The kind `config` asks for: a backbone when config.backbone is set, else TrainConfig::kind.
 std::unique_ptr<ModelKind> model_kind(const TrainConfig& config);
+// The CNN whatever TrainConfig::kind says (contrastive pretraining, spectrograms in memory).
+std::unique_ptr<ModelKind> cnn_kind(const TrainConfig& config);
 
 // Mixup of a batch with a shuffled copy of itself (Beta(alpha, alpha) weight); shared by kinds.
 // Column targets stay known where both mixed items have them.

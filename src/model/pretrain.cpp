@@ -60,7 +60,7 @@ PretrainResult pretrain_core(const FeatureSource& data, size_t count, const Trai
   TrainConfig views = config;
   views.augment.mixup_alpha = 0;  // a mixed view would be the partner of two samples
   views.augment.enabled = true;
-  const auto kind = model_kind(views);
+  const auto kind = cnn_kind(views);
   torch::manual_seed(config.seed);
   std::mt19937_64 rng(config.seed);
   Cnn net(config.net, config.features.n_mels, config.features.frames);

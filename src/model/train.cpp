@@ -52,8 +52,7 @@ struct LabelledData {
 // empty for the rest, and for models without time steps.
 FrameTargets frame_targets(Store& store, const std::vector<LabeledSample>& samples,
                            const TrainConfig& config) {
-  if (config.backbone.enabled() || config.net.head != "frames" || config.step_weight <= 0)
-    return {};
+  if (!config.trains_cnn() || config.net.head != "frames" || config.step_weight <= 0) return {};
   const auto times = store.sax_times();
   if (times.empty()) return {};
   FrameTargets frames(samples.size());
@@ -191,7 +190,15 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
     spdlog::info("{} of them have known sax times: their time steps are trained too", timed);
   auto trained = train_core(CacheSource(cache, data.pointers), data.labels, data.frames, split,
                             config, dir, options);
-  if (options.make_current && !trained.result.stopped) make_current(home, name);
+  if (trained.result.worse_than_zero_shot())
+    spdlog::warn(
+        "the trained model is worse than zero-shot on the validation samples (ROC-AUC {:.3f} "
+        "against {:.3f}, loss {:.4f} against {:.4f}); {} is kept but not made current",
+        trained.result.validation.roc_auc, trained.result.zero_shot->validation.roc_auc,
+        trained.result.zero_shot->trained_validation_loss,
+        trained.result.zero_shot->validation_loss, dir.string());
+  else if (options.make_current && !trained.result.stopped)
+    make_current(home, name);
   if (options.predict_store && !trained.result.stopped)
     predict_store(store, cache, trained.net, *kind, name, options.quiet);
   return trained.result;

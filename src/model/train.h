@@ -1,5 +1,6 @@
 #pragma once
-// Training, cross-validation and hyper-parameter search for the saxophone CNN.
+// Training, cross-validation and hyper-parameter search for the saxophone detector: EfficientAT
+// with a correction learnt from the labels (the default), the CNN from scratch, or YAMNet.
 // LibTorch-free header: the CLI, the demo and the web app include it.
 //
 //   sax::TrainConfig config = sax::load_train_config("config.json");   // or defaults
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,15 @@ struct BackboneConfig {
 };
 
 struct TrainConfig {
+  // What trains: "efficientat" (EfficientAT mn04_as's AudioSet Saxophone output plus a head
+  // learnt from the labels, starting at zero so that training begins from the zero-shot detector)
+  // or "cnn" (the log-mel CNN from scratch: `net`, `features`, `init`). A backbone overrides both.
+  std::string kind = "efficientat";
+  // efficientat: the last N of its 17 feature blocks (and classifier.2) train too, at
+  // unfreeze_lr_scale times lr, on cached log-mel with SpecAugment. 0: the body is frozen, its
+  // hidden vector is cached and only the head trains (fast on a CPU).
+  int unfreeze = 0;
+  double unfreeze_lr_scale = 0.1;
   FeatureConfig features;
   NetConfig net;
   BackboneConfig backbone;
@@ -96,6 +107,8 @@ struct TrainConfig {
   // Where the network trains: "auto" (a CUDA GPU when this LibTorch build has one, else the
   // CPU), "cpu" or "cuda". Losses and metrics stay on the CPU; the saved model runs anywhere.
   std::string device = "auto";
+
+  bool trains_cnn() const { return !backbone.enabled() && kind == "cnn"; }
 };
 
 void to_json(nlohmann::json& j, const AugmentConfig& c);
@@ -200,9 +213,21 @@ struct SeedRun {
 void to_json(nlohmann::json& j, const SeedRun& s);
 void from_json(const nlohmann::json& j, SeedRun& s);
 
+// A kind that starts as a working detector (efficientat) is measured on the validation samples
+// before training; a trained model that ranks them worse (lower ROC-AUC) or fits them worse
+// (higher class-weighted loss) is flagged and never made current: labels must not make it worse.
+struct ZeroShotCheck {
+  Metrics validation;                  // of the untrained model, at its own best threshold
+  double validation_loss = 0;          // class-weighted, as training's validation loss
+  double trained_validation_loss = 0;  // the same for the trained model
+  bool worse = false;
+};
+void to_json(nlohmann::json& j, const ZeroShotCheck& z);
+
 struct TrainResult {
   std::filesystem::path model_dir;
   Metrics validation, test;
+  std::optional<ZeroShotCheck> zero_shot;
   // Per time step (frame head), over the validation and test samples with known sax times; the
   // step threshold is chosen on validation steps. All zero when no sample has them.
   Metrics validation_steps, test_steps;
@@ -219,13 +244,16 @@ struct TrainResult {
 
   // Validation steps with a saxophone were scored, so the step threshold means something.
   bool steps_measured() const { return validation_steps.tp + validation_steps.fn > 0; }
+  bool worse_than_zero_shot() const { return zero_shot && zero_shot->worse; }
 };
 // The result half of model.json: thresholds, "metrics" (validation, test and, when measured,
-// validation_steps and test_steps), history, samples, timing. save_model_folder adds the model.
+// validation_steps and test_steps), history, samples, timing, and for a kind with a zero-shot
+// start "zero_shot" and "worse_than_zero_shot". save_model_folder adds the model.
 void to_json(nlohmann::json& j, const TrainResult& r);
 
 // Trains on the store's reconciled labels, evaluates on the fixed test set, saves the model
-// folder (see detector.h). Throws sax::Error when there is too little labelled data.
+// folder (see detector.h) and makes it current unless it is worse than zero-shot. Throws
+// sax::Error when there is too little labelled data.
 TrainResult train_model(Store& store, const Home& home, const TrainConfig& config,
                         const TrainOptions& options = {});
 
@@ -245,7 +273,8 @@ struct ArrayDataset {
   std::vector<int64_t> groups;
   FrameTargets frames;
 };
-// Trains on train/validation indices and evaluates on test; saves to `model_dir` when not empty.
+// Trains the CNN (whatever config.kind says: these are its spectrograms) on train/validation
+// indices and evaluates on test; saves to `model_dir` when not empty.
 TrainResult train_arrays(const ArrayDataset& data, const Split& split, const TrainConfig& config,
                          const std::filesystem::path& model_dir, const TrainOptions& options = {});
 

@@ -637,13 +637,14 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
                        const TrainConfig& config, const TrainResult& result,
                        const std::vector<std::pair<double, double>>& roc) {
   fs::create_directories(dir);
-  save_weights(*net, dir / kWeightsFile);
+  kind.save(net, dir / kWeightsFile);
   nlohmann::json j = result;
   j["name"] = dir.filename().string();
   j["kind"] = kind.name();
   j["features"] = config.features;
   j["net"] = config.net;
   j["config"] = config;
+  kind.describe(j);
   write_text(dir / "model.json", j.dump(2));
   svg::write(dir / "training.svg", training_chart(result.history));
   svg::write(dir / "roc.svg", svg::roc_chart(roc, result.test.roc_auc));
@@ -668,17 +669,48 @@ void measure_steps(const Network& net, const ModelKind& kind, const FeatureSourc
 }
 
 // The config with the net's "auto" GRU settled for this run (model.json records the result):
-// none for a backbone's head, the starting model's when training starts from one (init needs the
-// same architecture), else by the size of the training set.
+// none for a kind other than the CNN, the starting model's when training starts from one (init
+// needs the same architecture), else by the size of the training set.
 TrainConfig settle_net(TrainConfig config, size_t train_samples) {
   if (config.net.gru != kGruAuto) return config;
-  if (config.backbone.enabled())
+  if (!config.trains_cnn())
     config.net.gru = 0;
   else if (!config.init.empty())
     config.net.gru = net_of_model(read_model_description(config.init)).gru;
   else
     config.net = settle_gru(config.net, train_samples);
   return config;
+}
+
+// The untrained model's validation figures, for a kind that starts as a detector; none for
+// the others.
+std::optional<ZeroShotCheck> measure_zero_shot(const ModelKind& kind, const FeatureSource& data,
+                                               const std::vector<int>& labels, const Split& split,
+                                               const TrainOptions& options) {
+  if (!kind.starts_zero_shot()) return std::nullopt;
+  const auto validation_labels = labels_of(labels, split.validation);
+  const auto eval =
+      evaluate(kind.create(), kind, data, labels, split.validation, balance(labels, split.train));
+  ZeroShotCheck z;
+  z.validation = compute_metrics(eval.probabilities, validation_labels,
+                                 choose_threshold(eval.probabilities, validation_labels));
+  z.validation_loss = eval.loss;
+  spdlog::log(options.quiet ? spdlog::level::debug : spdlog::level::info,
+              "zero-shot on the validation samples: ROC-AUC {:.3f}, loss {:.4f}",
+              z.validation.roc_auc, z.validation_loss);
+  return z;
+}
+
+// The zero-shot figures beside the trained model's: worse when it ranks the validation samples
+// lower or fits them with a higher loss.
+ZeroShotCheck compare_with_zero_shot(ZeroShotCheck z, const Network& net, const ModelKind& kind,
+                                     const FeatureSource& data, const std::vector<int>& labels,
+                                     const Split& split, const TrainResult& trained) {
+  z.trained_validation_loss =
+      evaluate(net, kind, data, labels, split.validation, balance(labels, split.train)).loss;
+  z.worse = trained.validation.roc_auc < z.validation.roc_auc ||
+            z.trained_validation_loss > z.validation_loss;
+  return z;
 }
 
 // At most config.train_limit training samples, drawn at random (learning curves).
@@ -719,7 +751,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
                         const fs::path& model_dir, const TrainOptions& options) {
   const Split split = limit_training(all, given);
   const TrainConfig config = settle_net(given, split.train.size());
-  if (given.net.gru == kGruAuto)
+  if (given.net.gru == kGruAuto && config.trains_cnn())
     spdlog::log(options.quiet ? spdlog::level::debug : spdlog::level::info,
                 "gru \"auto\": {} for {} training samples",
                 config.net.gru > 0 ? fmt::format("{} units", config.net.gru) : "none",
@@ -732,6 +764,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const std::string device = training_device(config.device).str();  // refuses a missing GPU early
   const Checkpoint checkpoint{model_dir.empty() ? fs::path() : model_dir / "checkpoint"};
   TrainedModel out;
+  const auto zero_shot = measure_zero_shot(*kind, data, labels, split, options);
   const Run run =
       train_seeds(*kind, data, labels, frames, split, config, checkpoint, options, out.result);
   if (run.best_state.empty())
@@ -758,6 +791,8 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const auto test_p = predict(out.net, *kind, data, split.test);
   r.test = compute_metrics(test_p, test_labels, threshold);
   measure_steps(out.net, *kind, data, frames, split, config, r);
+  if (zero_shot)
+    r.zero_shot = compare_with_zero_shot(*zero_shot, out.net, *kind, data, labels, split, r);
   r.seconds = seconds_since(started);
   if (!model_dir.empty()) {
     r.model_dir = model_dir;
@@ -773,8 +808,10 @@ TrainResult train_arrays(const ArrayDataset& data, const Split& split, const Tra
   if (!data.frames.empty() && data.frames.size() != data.inputs.size())
     throw Error(
         fmt::format("{} frame targets for {} inputs", data.frames.size(), data.inputs.size()));
+  TrainConfig cnn = config;
+  cnn.kind = "cnn";
   return train_core(TensorSource(stack_spectrograms(data, config.features)), data.labels,
-                    data.frames, split, config, model_dir, options)
+                    data.frames, split, cnn, model_dir, options)
       .result;
 }
 

@@ -21,6 +21,7 @@ const saxdetect = (...args) => harness.saxdetect(home, "-q", ...args);
 
 // Small and fast, still enough for a model that finds the sax in songs it was trained on.
 const trainConfig = {
+  kind: "cnn",
   features: { n_mels: 64, frames: 54, n_fft: 1024 },
   net: { depth: 3, channels: 8, max_channels: 32, hidden: 32, dropout: 0.1 },
   augment: { enabled: false },

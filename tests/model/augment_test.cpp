@@ -15,6 +15,7 @@ constexpr int64_t kItems = 4, kRows = 16, kCols = 24;
 // Only the transforms a test switches on; no normalisation, so outputs compare with inputs.
 TrainConfig plain_config() {
   TrainConfig c;
+  c.kind = "cnn";
   c.features.n_mels = kRows;
   c.features.frames = kCols;
   c.features.normalise = "none";

@@ -54,7 +54,8 @@ std::vector<float> song_audio(int song) {
 }
 
 nlohmann::json small_config_json(int n_mels = 32) {
-  return {{"features",
+  return {{"kind", "cnn"},
+          {"features",
            {{"sample_rate", kRate},
             {"seconds", kSampleSeconds},
             {"n_mels", n_mels},

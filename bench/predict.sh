@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
 # `saxdetect predict` speed and memory, end to end through the CLI, in one run:
 #   1. a 5-minute MP3 (stereo 44.1 kHz, 192 kb/s) decoded alone with ffmpeg (-threads 1, to mono
-#      22.05 kHz, to null: the decode-only baseline) and analysed by predict (decode + features
+#      at the model's rate, to null: the decode-only baseline) and analysed by predict (decode + features
 #      + CNN + smoothing + JSON); prints both times, their ratio and predict's x real time;
 #   2. predict on a 6-second cut of it: the fixed cost of any run (loading the libraries and
-#      the model; saxdetect loads no LibTorch for a CNN model), and the 5-minute time without it;
-#   3. the CNN alone (bench_predict's BM_CnnWindows: 32 windows on one thread) with Winograd's
-#      3x3 convolutions, the default, against im2col for every kernel, in the same run;
+#      the model; saxdetect loads no LibTorch for it), and the 5-minute time without it;
+#   3. for a CNN model, the CNN alone (bench_predict's BM_CnnWindows: 32 windows on one thread)
+#      with Winograd's 3x3 convolutions, the default, against im2col, in the same run;
 #   4. peak RSS for a 2-hour MP3 against the 5-minute one (streaming keeps it flat); skipped
 #      with QUICK=1.
 # Times are the best of three runs; CPU is user + system seconds of that run. The machine's load
 # average is printed before and after: on a shared machine, wall times follow the load.
 # Usage: bench/predict.sh [BUILD_DIR] [MODEL_DIR]
-#   MODEL_DIR: a trained model folder; default: a freshly initialised model of the default
-#   architecture of a large library, the slower one with the GRU (same speed as a trained
-#   one), written by bench_predict --write-model.
+#   MODEL_DIR: a trained model folder; default: the built-in detector (a data home with no model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -23,15 +21,8 @@ jobs=${JOBS:-$(nproc)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [[ -z "$model" ]]; then
-  cmake --build "$build" --target saxdetect bench_predict -j "$jobs" >/dev/null
-  model="$work/model"
-  "$build/bench/bench_predict" --write-model "$model"
-  echo "model: freshly initialised default architecture of a large library (with the GRU)"
-else
-  cmake --build "$build" --target saxdetect bench_predict -j "$jobs" >/dev/null
-  echo "model: $model"
-fi
+cmake --build "$build" --target saxdetect bench_predict -j "$jobs" >/dev/null
+echo "model: ${model:-the built-in detector (EfficientAT mn04_as, zero-shot)}"
 echo "machine: $(nproc) cores,$(uptime | sed 's/.*load/ load/')"
 
 song() {  # seconds, file: a chord over pink noise, stereo 44.1 kHz
@@ -59,8 +50,14 @@ best_of_3() {
 }
 ratio() { echo "$1 / $2" | bc -l | xargs printf "%.${3:-2}f"; }
 
-predict=("$build/saxdetect" predict --quiet --model "$model" --json)
-best_of_3 decode ffmpeg -threads 1 -i "$work/song-5min.mp3" -ac 1 -ar 22050 -f null -
+predict=("$build/saxdetect" --home "$work/home" predict --quiet --json)
+[[ -n "$model" ]] && predict+=(--model "$model")
+kind=cnn
+[[ -z "$model" ]] || kind=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("kind","cnn"))' "$model/model.json")
+[[ -n "$model" ]] || kind=efficientat
+rate=32000  # the rate the model's features need: the decoder resamples to it
+[[ "$kind" == cnn ]] && rate=22050
+best_of_3 decode ffmpeg -threads 1 -i "$work/song-5min.mp3" -ac 1 -ar "$rate" -f null -
 best_of_3 total "${predict[@]}" "$work/song-5min.mp3"
 best_of_3 fixed "${predict[@]}" "$work/song-6s.mp3"
 echo "5-minute mp3:"
@@ -74,13 +71,15 @@ rest=$(echo "$total - $fixed" | bc -l | xargs printf '%.2f')
 echo "  the 5 minutes themselves         ${rest} s wall: $(ratio 294 "$rest" 0)x real time"
 echo "machine after:$(uptime | sed 's/.*load/ load/')"
 
-"$build/bench/bench_predict" --model "$model" --benchmark_filter=CnnWindows \
-  --benchmark_format=json 2>/dev/null | python3 -c '
+if [[ "$kind" == cnn ]]; then
+  "$build/bench/bench_predict" --model "$model" --benchmark_filter=CnnWindows \
+    --benchmark_format=json 2>/dev/null | python3 -c '
 import json, sys
 text = sys.stdin.read()  # after the line naming the model
 rate = {b["label"]: b["windows_per_s"] for b in json.loads(text[text.index("{"):])["benchmarks"]}
 print("CNN alone, 32 windows on one thread: im2col %.0f, Winograd %.0f windows/s: %.2fx"
       % (rate["im2col"], rate["winograd"], rate["winograd"] / rate["im2col"]))'
+fi
 
 if [[ "${QUICK:-0}" == 1 ]]; then exit 0; fi
 peak_rss_mb() {  # peak resident memory of "$@" in MiB

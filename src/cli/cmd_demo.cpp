@@ -112,6 +112,12 @@ void run_demo(const GlobalOptions& global, const DemoOptions& demo) {
              result.train_samples, result.validation_samples, result.test_samples);
   print_metrics("validation", result.validation);
   print_metrics("test", result.test);
+  if (result.worse_than_zero_shot())
+    fmt::print("  the labels did not beat the built-in detector here: it stays in use\n");
+  else
+    fmt::print(
+        "  test ROC-AUC {:.3f} against {:.3f} zero-shot: the fine-tuned model is now in use\n",
+        result.test.roc_auc, zero_shot.test.roc_auc);
   fmt::print("  pictures: {}  {}\n", (result.model_dir / "training.svg").string(),
              (result.model_dir / "roc.svg").string());
 

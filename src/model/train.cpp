@@ -124,7 +124,7 @@ void make_current(const Home& home, const std::string& name) {
 // Scores every non-silent sample in the store so the labelling app can ask about the most
 // uncertain ones first (active learning).
 void predict_store(Store& store, FeatureCache& cache, const Network& net, const ModelKind& kind,
-                   const std::string& model, bool quiet) {
+                   const std::string& model, double threshold, bool quiet) {
   const auto samples = store.samples(/*include_silent=*/false);
   if (samples.empty()) return;
   cache.ensure(samples, quiet);
@@ -134,7 +134,8 @@ void predict_store(Store& store, FeatureCache& cache, const Network& net, const 
   std::iota(all.begin(), all.end(), 0);
   const auto p = predict(net, kind, CacheSource(cache, pointers), all);
   std::vector<std::pair<int64_t, double>> rows;
-  for (size_t i = 0; i < samples.size(); ++i) rows.emplace_back(samples[i].id, p[i]);
+  for (size_t i = 0; i < samples.size(); ++i)
+    rows.emplace_back(samples[i].id, uncertainty_score(p[i], threshold));
   store.put_predictions(model, rows);
   spdlog::info("stored predictions of model {} for {} samples", model, rows.size());
 }
@@ -200,7 +201,8 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
   else if (options.make_current && !trained.result.stopped)
     make_current(home, name);
   if (options.predict_store && !trained.result.stopped)
-    predict_store(store, cache, trained.net, *kind, name, options.quiet);
+    predict_store(store, cache, trained.net, *kind, name, trained.result.validation.threshold,
+                  options.quiet);
   return trained.result;
 }
 

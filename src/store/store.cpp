@@ -1,6 +1,8 @@
 #include "store/store.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "common/error.h"
 #include "store/sql_store.h"
@@ -23,6 +25,14 @@ std::optional<Label> parse_label(std::string_view name) {
   for (Label label : {Label::sax, Label::not_sax, Label::unsure})
     if (label_name(label) == name) return label;
   return std::nullopt;
+}
+
+double uncertainty_score(double p, double threshold) {
+  const auto logit = [](double q) {
+    q = std::clamp(q, 1e-6, 1 - 1e-6);
+    return std::log(q / (1 - q));
+  };
+  return 1 / (1 + std::exp(-(logit(p) - logit(threshold))));
 }
 
 Label reconcile(const std::vector<Label>& votes) {

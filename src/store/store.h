@@ -159,6 +159,7 @@ class Store {
   virtual std::map<int64_t, std::vector<TimeRange>> sax_times() = 0;
 
   // ---- predictions (active learning) ----------------------------------------------------
+  // Probabilities as uncertainty_score() gives them: the most uncertain lie nearest 0.5.
   virtual void put_predictions(const std::string& model,
                                const std::vector<std::pair<int64_t, double>>& probabilities) = 0;
   // Non-silent samples this model has no prediction for yet, by id.
@@ -168,6 +169,11 @@ class Store {
   virtual StatusReport status() = 0;
   virtual std::string backend() const = 0;  // "sqlite" or "postgresql"
 };
+
+// A model's probability p mapped so that its decision threshold becomes 0.5 (the logit shifted;
+// order kept), which is what put_predictions ranks uncertainty by: a threshold far from 0.5 (a
+// zero-shot detector's) would otherwise put the wrong clips first.
+double uncertainty_score(double p, double threshold);
 
 // Majority of votes; ties and unsure-majorities reconcile to unsure.
 Label reconcile(const std::vector<Label>& votes);

@@ -16,11 +16,6 @@ namespace sax::web {
 
 namespace {
 
-double logit(double p) {
-  const double clamped = std::clamp(p, 1e-6, 1 - 1e-6);
-  return std::log(clamped / (1 - clamped));
-}
-
 // The sample's probability, or nullopt (with a warning) when its clip cannot be decoded.
 std::optional<double> score_sample(const Home& home, Scorer& scorer, const Sample& sample) {
   try {
@@ -40,10 +35,6 @@ std::string labelling_model(const Home& home) {
   return current_model_name(home).value_or(kBuiltinModelName);
 }
 
-double centred_on_threshold(double p, double threshold) {
-  return 1 / (1 + std::exp(-(logit(p) - logit(threshold))));
-}
-
 size_t predict_unscored_samples(Store& store, const Home& home, Scorer& scorer,
                                 const std::string& model, const std::atomic<bool>& stop,
                                 size_t batch) {
@@ -52,7 +43,7 @@ size_t predict_unscored_samples(Store& store, const Home& home, Scorer& scorer,
   std::vector<std::pair<int64_t, double>> rows;
   for (size_t i = 0; i < samples.size() && !stop; ++i) {
     if (const auto p = score_sample(home, scorer, samples[i]))
-      rows.emplace_back(samples[i].id, centred_on_threshold(*p, scorer.threshold()));
+      rows.emplace_back(samples[i].id, uncertainty_score(*p, scorer.threshold()));
     if (rows.size() >= batch || i + 1 == samples.size()) {
       store.put_predictions(model, rows);
       scored += rows.size();

@@ -26,8 +26,7 @@ inline const char* const kBuiltinModelName = "builtin";
 std::string labelling_model(const Home& home);
 
 // Scores the non-silent samples `model` has no prediction for yet, `batch` at a time, and stores
-// each probability re-centred on the scorer's threshold (the store ranks uncertainty as the
-// distance from 0.5, and a zero-shot threshold lies far from it). Stops between batches when
+// them (as uncertainty_score: re-centred on the scorer's threshold). Stops between batches when
 // `stop` is set. A sample whose audio cannot be read is skipped with a warning. Returns how many
 // samples were scored.
 size_t predict_unscored_samples(Store& store, const Home& home, Scorer& scorer,
@@ -55,8 +54,5 @@ class LabelOrderJob {
   std::condition_variable wake_;
   std::thread thread_;
 };
-
-// p mapped so that `threshold` becomes 0.5 (a shift of the logit; order is kept).
-double centred_on_threshold(double p, double threshold);
 
 }  // namespace sax::web

@@ -34,6 +34,10 @@ struct WebOptions {
   // put a fake here.
   using OpenScorer = std::function<std::unique_ptr<Scorer>(const Home&)>;
   OpenScorer open_scorer;
+  // The id of the model whose scan results /library shows. Empty: scan_model_id of the
+  // current model (src/scan). Tests name a fixed one.
+  using ScanModelId = std::function<std::string(const Home&)>;
+  ScanModelId scan_model_id;
 };
 
 class WebServer {

@@ -34,7 +34,7 @@ function timeline(song) {
     if (!(song.duration > 0)) break;
     const left = (100 * start) / song.duration, width = (100 * (end - start)) / song.duration;
     bar.append(sax.el("span", {
-      class: "stretch", style: `left:${left.toFixed(2)}%;width:${Math.max(width, 0.5).toFixed(2)}%`,
+      class: "stretch", "data-start": String(start), style: `left:${left.toFixed(2)}%;width:${Math.max(width, 0.5).toFixed(2)}%`,
       title: `${mmss(start)}–${mmss(end)}`,
       onclick: (event) => { event.stopPropagation(); open(song, start); },
     }));
@@ -90,7 +90,8 @@ function curveSvg(song) {
 }
 
 function segmentButton(start, end, probability) {
-  return sax.el("button", { type: "button", class: "segment", onclick: () => seek(start) },
+  return sax.el("button", { type: "button", class: "segment", "data-start": String(start),
+    onclick: () => seek(start) },
     `${mmss(start)}–${mmss(end)} · ${Math.round(100 * probability)}%`);
 }
 

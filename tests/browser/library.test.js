@@ -106,21 +106,16 @@ async function main() {
     const segments = page.locator("#segments button.segment");
     assert.ok(await segments.count() > 0, "no segment buttons");
     const last = (await segments.count()) - 1;
-    const lastStart = await page.evaluate(() => {
-      const text = [...document.querySelectorAll("#segments button.segment")].pop().textContent;
-      const [m, s] = text.split("–")[0].split(":").map(Number);
-      return m * 60 + s;
-    });
+    const lastStart = Number(await segments.nth(last).getAttribute("data-start"));
     await expectSeek(page, () => segments.nth(last).click(), lastStart);
 
     // A stretch in a row's timeline plays that song from there.
     const second = page.locator("#songs tbody tr:nth-child(2) .timeline .stretch").first();
     const secondId = await page.getAttribute("#songs tbody tr:nth-child(2)", "data-id");
-    const title = await second.getAttribute("title");
-    const [m, s] = title.split("–")[0].split(":").map(Number);
+    const secondStart = Number(await second.getAttribute("data-start"));
     await second.click();
     await page.waitForFunction((id) => document.getElementById("player").src.endsWith(`/api/sources/${id}/audio`), secondId);
-    await expectSeek(page, () => second.click(), m * 60 + s);
+    await expectSeek(page, () => second.click(), secondStart);
 
     // Label this: the song's uncertain clips are queued.
     await page.click("#label-this");

@@ -229,6 +229,7 @@ TEST_P(ScanTest, ResultOfAWorkerWhoseClaimWasTakenIsRefused) {
   result.source_id = a;
   result.model = "tone-1";
   result.status = "done";
+  result.file_stamp = "s";
   EXPECT_NE(error_of([&] { store_->put_scan(result, "w1"); }).find("no longer claimed"),
             std::string::npos);
   store_->put_scan(result, "w2");
@@ -236,7 +237,8 @@ TEST_P(ScanTest, ResultOfAWorkerWhoseClaimWasTakenIsRefused) {
 }
 
 TEST_P(ScanTest, WorkersSplitTheSongsAndScoreEachOnce) {
-  for (int i = 0; i < 12; ++i) add({"song" + std::to_string(100 + i) + ".wav", {{3, 8}}});
+  for (int i = 0; i < 12; ++i)  // different audio each: sources are told apart by content
+    add({"song" + std::to_string(100 + i) + ".wav", {{3, 8 + 0.5 * i}}});
   // Two "machines" (own store connections and worker names) with two threads each.
   auto other = open_store(home_, pg_ ? pg_->url() : "");
   ScanSummary first, second;

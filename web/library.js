@@ -33,11 +33,14 @@ function timeline(song) {
   for (const [start, end] of song.segments) {
     if (!(song.duration > 0)) break;
     const left = (100 * start) / song.duration, width = (100 * (end - start)) / song.duration;
-    bar.append(sax.el("span", {
-      class: "stretch", "data-start": String(start), style: `left:${left.toFixed(2)}%;width:${Math.max(width, 0.5).toFixed(2)}%`,
-      title: `${mmss(start)}–${mmss(end)}`,
+    const stretch = sax.el("span", {
+      class: "stretch", "data-start": String(start), title: `${mmss(start)}–${mmss(end)}`,
       onclick: (event) => { event.stopPropagation(); open(song, start); },
-    }));
+    });
+    // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+    stretch.style.left = `${left.toFixed(2)}%`;
+    stretch.style.width = `${Math.max(width, 0.5).toFixed(2)}%`;
+    bar.append(stretch);
   }
   return bar;
 }

@@ -114,13 +114,14 @@ const std::vector<std::vector<std::string>> kSteps = {
         " scanned TEXT NOT NULL DEFAULT '',"
         " PRIMARY KEY (source_id, model))",
         // The listing walks one of these in its sort order, with or without the verdict filter,
-        // and stops after a page; counts use the same ones.
-        "CREATE INDEX scans_by_share ON scans (model, share)",
-        "CREATE INDEX scans_by_verdict_share ON scans (model, sax, share)",
-        "CREATE INDEX scans_by_probability ON scans (model, probability)",
-        "CREATE INDEX scans_by_verdict_probability ON scans (model, sax, probability)",
-        "CREATE INDEX scans_by_duration ON scans (model, duration)",
-        "CREATE INDEX scans_by_name ON scans (model, sort_name)",
+        // and stops after a page; counts use the same ones. Status (and the verdict) ride along
+        // so rows skipped by the filter or the offset are judged from the index alone.
+        "CREATE INDEX scans_by_share ON scans (model, share, status, sax)",
+        "CREATE INDEX scans_by_verdict_share ON scans (model, sax, share, status)",
+        "CREATE INDEX scans_by_probability ON scans (model, probability, status, sax)",
+        "CREATE INDEX scans_by_verdict_probability ON scans (model, sax, probability, status)",
+        "CREATE INDEX scans_by_duration ON scans (model, duration, status, sax)",
+        "CREATE INDEX scans_by_name ON scans (model, sort_name, status, sax)",
     },
 };
 

@@ -52,6 +52,9 @@ function show(reply) {
   const figures = [["test balanced accuracy", test.balanced_accuracy], ["test ROC-AUC", test.roc_auc],
     ["test F1", test.f1], ["threshold", m.threshold]];
   if (m.samples) figures.push(["train / val / test clips", `${m.samples.train} / ${m.samples.validation} / ${m.samples.test}`]);
+  // Library scan by this model (saxdetect scan): songs scanned, and how many have sax.
+  if (reply.scans) figures.push(["songs scanned", sax.number(reply.scans.scanned)],
+    ["songs with sax", sax.number(reply.scans.sax)]);
   $("model-figures").replaceChildren(...figures.map(([name, value]) => sax.el("div", { class: "figure" },
     sax.el("div", { class: "value" }, fixed(value)), sax.el("div", { class: "name" }, name))));
   if (m.metrics) {

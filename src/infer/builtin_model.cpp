@@ -42,6 +42,10 @@ WeightsFile read_embedded() {
 
 }  // namespace
 
+std::string builtin_model_id() {
+  return "efficientat-mn04_as-" + std::string(SAXDETECT_EFFICIENTAT_SHA256).substr(0, 12);
+}
+
 const WeightsFile& builtin_efficientat_weights() {
   static const WeightsFile weights = read_embedded();
   return weights;

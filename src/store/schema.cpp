@@ -87,6 +87,42 @@ const std::vector<std::vector<std::string>> kSteps = {
     {
         "ALTER TABLE sources ADD COLUMN sax_times TEXT NOT NULL DEFAULT ''",
     },
+    // 5: library scans, one row per (source, model). A row is claimed by a worker (worker,
+    // claimed_at) while it is scanned; status says what the result columns hold: 'pending'
+    // (nothing yet), 'done', 'missing' (the file went away; results kept), 'error'.
+    // sort_name and search are lower-cased copies of the source's names, so the listing
+    // filters and sorts on indexed columns of this table alone.
+    {
+        "CREATE TABLE scans ("
+        " source_id BIGINT NOT NULL REFERENCES sources (id) ON DELETE CASCADE,"
+        " model TEXT NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'missing', 'error')),"
+        " worker TEXT NOT NULL DEFAULT '',"
+        " claimed_at DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " file_hash TEXT NOT NULL DEFAULT '',"
+        " file_stamp TEXT NOT NULL DEFAULT '',"
+        " sax BIGINT NOT NULL DEFAULT 0,"
+        " probability DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " share DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " duration DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " segments TEXT NOT NULL DEFAULT '[]',"
+        " curve TEXT NOT NULL DEFAULT '',"
+        " curve_step DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " error TEXT NOT NULL DEFAULT '',"
+        " sort_name TEXT NOT NULL DEFAULT '',"
+        " search TEXT NOT NULL DEFAULT '',"
+        " scanned TEXT NOT NULL DEFAULT '',"
+        " PRIMARY KEY (source_id, model))",
+        // The listing walks one of these in its sort order, with or without the verdict filter,
+        // and stops after a page; counts use the same ones. Status (and the verdict) ride along
+        // so rows skipped by the filter or the offset are judged from the index alone.
+        "CREATE INDEX scans_by_share ON scans (model, share, status, sax)",
+        "CREATE INDEX scans_by_verdict_share ON scans (model, sax, share, status)",
+        "CREATE INDEX scans_by_probability ON scans (model, probability, status, sax)",
+        "CREATE INDEX scans_by_verdict_probability ON scans (model, sax, probability, status)",
+        "CREATE INDEX scans_by_duration ON scans (model, duration, status, sax)",
+        "CREATE INDEX scans_by_name ON scans (model, sort_name, status, sax)",
+    },
 };
 
 using Kind = TableSpec::Kind;
@@ -142,6 +178,27 @@ const std::vector<TableSpec> kTables = {
       {"probability", Kind::real},
       {"uncertainty", Kind::real}},
      "model, sample_id",
+     false},
+    {"scans",
+     {{"source_id", Kind::integer},
+      {"model", Kind::text},
+      {"status", Kind::text},
+      {"worker", Kind::text},
+      {"claimed_at", Kind::real},
+      {"file_hash", Kind::text},
+      {"file_stamp", Kind::text},
+      {"sax", Kind::integer},
+      {"probability", Kind::real},
+      {"share", Kind::real},
+      {"duration", Kind::real},
+      {"segments", Kind::text},
+      {"curve", Kind::text},
+      {"curve_step", Kind::real},
+      {"error", Kind::text},
+      {"sort_name", Kind::text},
+      {"search", Kind::text},
+      {"scanned", Kind::text}},
+     "source_id, model",
      false},
 };
 

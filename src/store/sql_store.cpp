@@ -91,6 +91,83 @@ const std::string kVoteQuery =
     "SELECT v.sample_id, a.name, v.label, v.created FROM votes v "
     "JOIN annotators a ON a.id = v.annotator_id ";
 
+// Lower-cases ASCII letters only, identically on both back ends (their lower() differ).
+std::string ascii_lower(std::string text) {
+  for (char& c : text)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return text;
+}
+
+std::string file_name_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A LIKE pattern matching `text` anywhere, with its wildcards taken literally.
+std::string contains_pattern(const std::string& text) {
+  std::string pattern = "%";
+  for (char c : ascii_lower(text)) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  return pattern + "%";
+}
+
+const std::string kScanColumns =
+    "sc.source_id, sc.model, sc.status, sc.file_hash, sc.file_stamp, sc.sax, sc.probability, "
+    "sc.share, sc.duration, sc.segments, sc.curve_step, sc.error, sc.scanned";
+constexpr size_t kScanColumnCount = 13;
+
+ScanResult scan_from(const Row& row, size_t first = 0) {
+  ScanResult r;
+  r.source_id = row.integer(first);
+  r.model = row.text(first + 1);
+  r.status = row.text(first + 2);
+  r.file_hash = row.text(first + 3);
+  r.file_stamp = row.text(first + 4);
+  r.sax = row.integer(first + 5) != 0;
+  r.probability = row.real(first + 6);
+  r.share = row.real(first + 7);
+  r.duration = row.real(first + 8);
+  r.segments = row.text(first + 9);
+  r.curve_step = row.real(first + 10);
+  r.error = row.text(first + 11);
+  r.scanned = row.text(first + 12);
+  return r;
+}
+
+const char* sort_column(LibraryQuery::Sort sort) {
+  switch (sort) {
+    case LibraryQuery::Sort::share:
+      return "sc.share";
+    case LibraryQuery::Sort::probability:
+      return "sc.probability";
+    case LibraryQuery::Sort::duration:
+      return "sc.duration";
+    case LibraryQuery::Sort::name:
+      break;
+  }
+  return "sc.sort_name";
+}
+
+// The listing's WHERE clause and its parameters ($1 is the model).
+std::pair<std::string, Params> library_filter(const LibraryQuery& query) {
+  Params params{query.model};
+  std::string where = "sc.model = $1 AND sc.status IN ('done', 'missing')";
+  auto add = [&](const std::string& condition, sql::Value value) {
+    params.push_back(std::move(value));
+    where += " AND " + condition + " $" + std::to_string(params.size());
+  };
+  if (query.verdict != LibraryQuery::Verdict::any)
+    add("sc.sax =", int64_t{query.verdict == LibraryQuery::Verdict::sax ? 1 : 0});
+  if (query.min_share > 0) add("sc.share >=", query.min_share);
+  if (!query.search.empty()) {
+    add("sc.search LIKE", contains_pattern(query.search));
+    where += " ESCAPE '\\'";
+  }
+  return {where, params};
+}
+
 class SqlStore final : public Store {
  public:
   explicit SqlStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
@@ -372,6 +449,159 @@ class SqlStore final : public Store {
         {model});
   }
 
+  void queue_predictions(const std::string& model,
+                         const std::vector<std::pair<int64_t, double>>& probabilities) override {
+    put_predictions(model, probabilities);
+    // Uncertainty is |p - 0.5| in [0, 0.5]; one less puts these before every other prediction
+    // while keeping their own order.
+    db_->write([&](Connection& conn) {
+      for (const auto& [sample_id, probability] : probabilities)
+        conn.execute("UPDATE predictions SET uncertainty = $1 WHERE model = $2 AND sample_id = $3",
+                     {std::abs(probability - 0.5) - 1.0, model, sample_id});
+    });
+  }
+
+  // ---- library scans ---------------------------------------------------------------------
+
+  ScanClaimResult claim_scan(int64_t source_id, const std::string& model,
+                             const std::string& file_stamp, const std::string& worker,
+                             double lease_seconds, bool retry_errors,
+                             const std::string& take_over_from) override {
+    ScanClaimResult result;
+    db_->write([&](Connection& conn) {
+      const double now = epoch_seconds();
+      if (!conn.query("INSERT INTO scans (source_id, model, status, worker, claimed_at) VALUES "
+                      "($1, $2, 'pending', $3, $4) ON CONFLICT (source_id, model) DO NOTHING "
+                      "RETURNING source_id",
+                      {source_id, model, worker, now})
+               .empty())
+        return;
+      auto rows = conn.query(
+          "SELECT status, file_stamp, worker, claimed_at, file_hash FROM scans WHERE source_id = "
+          "$1 AND model = $2" +
+              db_->dialect().lock_rows,
+          {source_id, model});
+      if (rows.empty()) {  // locked by another claimer right now
+        result = {ScanClaim::busy, ""};
+        return;
+      }
+      result = decide_scan_claim(conn, rows[0], {source_id, model, file_stamp, worker},
+                                 now - lease_seconds, retry_errors, take_over_from);
+    });
+    return result;
+  }
+
+  void renew_scan_claim(int64_t source_id, const std::string& model,
+                        const std::string& worker) override {
+    db_->write([&](Connection& conn) {
+      conn.execute(
+          "UPDATE scans SET claimed_at = $1 WHERE source_id = $2 AND model = $3 AND worker = $4",
+          {epoch_seconds(), source_id, model, worker});
+    });
+  }
+
+  void put_scan(const ScanResult& r, const std::string& worker) override {
+    if (r.status != "done" && r.status != "error")
+      throw Error("scan of source " + std::to_string(r.source_id) + ": status '" + r.status +
+                  "' is not done or error");
+    db_->write([&](Connection& conn) {
+      const auto [sort_name, search] = names_of(conn, r.source_id);
+      const int64_t changed = conn.execute(
+          "UPDATE scans SET status = $1, worker = '', claimed_at = 0, file_hash = $2, "
+          "file_stamp = $3, sax = $4, probability = $5, share = $6, duration = $7, segments = "
+          "$8, curve = $9, curve_step = $10, error = $11, sort_name = $12, search = $13, "
+          "scanned = $14 WHERE source_id = $15 AND model = $16 AND worker = $17",
+          {r.status, r.file_hash, r.file_stamp, int64_t{r.sax ? 1 : 0}, r.probability, r.share,
+           r.duration, r.segments.empty() ? "[]" : r.segments, r.curve, r.curve_step, r.error,
+           sort_name, search, r.scanned.empty() ? utc_now_iso() : r.scanned, r.source_id, r.model,
+           worker});
+      if (changed == 0)
+        throw Error("scan of source " + std::to_string(r.source_id) +
+                    " is no longer claimed by worker '" + worker +
+                    "' (taken over after its lease expired)");
+    });
+  }
+
+  void mark_scan_missing(int64_t source_id, const std::string& model) override {
+    db_->write([&](Connection& conn) {
+      conn.execute(
+          "UPDATE scans SET status = 'missing' WHERE source_id = $1 AND model = $2 AND status = "
+          "'done'",
+          {source_id, model});
+    });
+  }
+
+  std::map<int64_t, std::pair<std::string, std::string>> scan_states(
+      const std::string& model) override {
+    std::map<int64_t, std::pair<std::string, std::string>> out;
+    db_->read([&](Connection& conn) {
+      for (const Row& row : conn.query("SELECT source_id, status, file_stamp FROM scans WHERE "
+                                       "model = $1 AND status <> 'pending'",
+                                       {model}))
+        out[row.integer(0)] = {row.text(1), row.text(2)};
+    });
+    return out;
+  }
+
+  std::optional<ScanResult> scan_result(int64_t source_id, const std::string& model) override {
+    std::optional<ScanResult> out;
+    db_->read([&](Connection& conn) {
+      auto rows = conn.query("SELECT " + kScanColumns +
+                                 ", sc.curve FROM scans sc WHERE sc.source_id = $1 AND "
+                                 "sc.model = $2",
+                             {source_id, model});
+      if (rows.empty()) return;
+      out = scan_from(rows[0]);
+      out->curve = rows[0].text(kScanColumnCount);
+    });
+    return out;
+  }
+
+  LibraryPage library(const LibraryQuery& query) override {
+    const auto [where, params] = library_filter(query);
+    const std::string direction = query.descending ? " DESC" : "";
+    std::string tail = " ORDER BY " + std::string(sort_column(query.sort)) + direction +
+                       ", sc.source_id" + direction;
+    if (query.limit > 0)
+      tail += " LIMIT " + std::to_string(query.limit) + " OFFSET " + std::to_string(query.offset);
+    LibraryPage page;
+    db_->read([&](Connection& conn) {
+      page.total =
+          conn.query("SELECT count(*) FROM scans sc WHERE " + where, params).at(0).integer(0);
+      // The page from scans alone, then its sources by id: joined in one statement, SQLite
+      // walked every source and sorted all matches instead of stopping after a page.
+      for (const Row& row :
+           conn.query("SELECT " + kScanColumns + " FROM scans sc WHERE " + where + tail, params)) {
+        const Row source =
+            conn.query("SELECT path, title, artist, album FROM sources WHERE id = $1",
+                       {row.integer(0)})
+                .at(0);
+        page.entries.push_back(
+            {source.text(0), source.text(1), source.text(2), source.text(3), scan_from(row)});
+      }
+    });
+    return page;
+  }
+
+  ScanCounts scan_counts(const std::string& model) override {
+    ScanCounts counts;
+    db_->read([&](Connection& conn) {
+      for (const Row& row : conn.query(
+               "SELECT status, sax, count(*) FROM scans WHERE model = $1 GROUP BY status, sax",
+               {model})) {
+        const std::string status = row.text(0);
+        const int64_t n = row.integer(2);
+        if (status == "done" || status == "missing") {
+          counts.scanned += n;
+          if (row.integer(1) != 0) counts.sax += n;
+        }
+        if (status == "missing") counts.missing += n;
+        if (status == "error") counts.errors += n;
+      }
+    });
+    return counts;
+  }
+
   // ---- reports ---------------------------------------------------------------------------
 
   StatusReport status() override {
@@ -393,6 +623,44 @@ class SqlStore final : public Store {
   }
 
  private:
+  struct ScanKey {
+    int64_t source_id;
+    std::string model, file_stamp, worker;
+  };
+
+  // The claim decision on a scans row already there (locked): a holder whose lease runs is left
+  // alone; a finished result for the same file stands; anything else is taken.
+  static ScanClaimResult decide_scan_claim(Connection& conn, const Row& row, const ScanKey& key,
+                                           double lease_start, bool retry_errors,
+                                           const std::string& take_over_from) {
+    const std::string status = row.text(0), holder = row.text(2);
+    const bool held = !holder.empty() && holder != key.worker && holder != take_over_from &&
+                      row.real(3) > lease_start;
+    if (held) return {ScanClaim::busy, holder};
+    const bool same_file = row.text(1) == key.file_stamp;
+    if (same_file && (status == "done" || (status == "error" && !retry_errors)))
+      return {ScanClaim::up_to_date, ""};
+    if (same_file && status == "missing" && !row.text(4).empty()) {
+      conn.execute("UPDATE scans SET status = 'done' WHERE source_id = $1 AND model = $2",
+                   {key.source_id, key.model});
+      return {ScanClaim::up_to_date, ""};
+    }
+    conn.execute(
+        "UPDATE scans SET worker = $1, claimed_at = $2 WHERE source_id = $3 AND model = $4",
+        {key.worker, epoch_seconds(), key.source_id, key.model});
+    return {ScanClaim::claimed, ""};
+  }
+
+  // The source's lower-cased file name, and its names joined for searching.
+  static std::pair<std::string, std::string> names_of(Connection& conn, int64_t source_id) {
+    auto rows =
+        conn.query("SELECT path, title, artist, album FROM sources WHERE id = $1", {source_id});
+    if (rows.empty()) throw Error("scan of unknown source id " + std::to_string(source_id));
+    const std::string name = ascii_lower(file_name_of(rows[0].text(0)));
+    return {name, name + "\n" + ascii_lower(rows[0].text(1)) + "\n" + ascii_lower(rows[0].text(2)) +
+                      "\n" + ascii_lower(rows[0].text(3))};
+  }
+
   static std::optional<int64_t> insert_claimed_source(Connection& conn, const Source& source,
                                                       const std::string& worker, double now) {
     auto inserted = conn.query(

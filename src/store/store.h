@@ -107,6 +107,55 @@ struct ClaimResult {
   int64_t source_id = 0;
 };
 
+// ---- library scans: one detector's verdict on every source ------------------------------
+
+// A scan of one source by one model (models are told apart by an id derived from their files).
+struct ScanResult {
+  int64_t source_id = 0;
+  std::string model;       // the model's id
+  std::string status;      // "done", "missing" (file gone since, results kept), "error"
+  std::string file_hash;   // SHA-256 of the content scanned
+  std::string file_stamp;  // the file's size and modification time then (skips rehashing)
+  bool sax = false;
+  double probability = 0, share = 0, duration = 0;
+  std::string segments;  // JSON [[start, end, probability], ...] (seconds)
+  std::string curve;     // probability per curve_step seconds, one byte each (0..255), base64
+  double curve_step = 0;
+  std::string error;    // why status is "error"
+  std::string scanned;  // ISO-8601 UTC
+};
+
+// Outcome of trying to take a source for scanning.
+enum class ScanClaim { claimed, up_to_date, busy };
+struct ScanClaimResult {
+  ScanClaim claim = ScanClaim::claimed;
+  std::string holder;  // busy: the worker holding it
+};
+
+// A page of the library listing: scanned sources with their results, filtered and sorted in the
+// database so it stays fast at 100,000 songs.
+struct LibraryQuery {
+  std::string model;
+  enum class Verdict { any, sax, no_sax } verdict = Verdict::any;
+  double min_share = 0;  // keep songs with at least this share of sax time
+  std::string search;    // substring of file name, title, artist or album (ASCII case-insensitive)
+  enum class Sort { name, share, probability, duration } sort = Sort::name;
+  bool descending = false;
+  int64_t offset = 0;
+  int64_t limit = 0;  // 0: all
+};
+struct LibraryEntry {
+  std::string path, title, artist, album;
+  ScanResult result;  // without its curve (scan_result has it)
+};
+struct LibraryPage {
+  int64_t total = 0;  // rows matching the filter, whatever the offset and limit
+  std::vector<LibraryEntry> entries;
+};
+struct ScanCounts {
+  int64_t scanned = 0, sax = 0, missing = 0, errors = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -164,6 +213,35 @@ class Store {
                                const std::vector<std::pair<int64_t, double>>& probabilities) = 0;
   // Non-silent samples this model has no prediction for yet, by id.
   virtual std::vector<Sample> samples_without_prediction(const std::string& model) = 0;
+
+  // Predictions for samples to label next: they come before every other candidate of that
+  // model (uncertain first among them), so "label this song" puts its clips up front.
+  virtual void queue_predictions(const std::string& model,
+                                 const std::vector<std::pair<int64_t, double>>& probabilities) = 0;
+
+  // ---- library scans ---------------------------------------------------------------------
+  // Takes (source, model) for this worker. up_to_date: a result for a file with this stamp
+  // exists (done, or error unless retry_errors; a "missing" one with results becomes done
+  // again). busy: another worker holds a claim younger than lease_seconds, unless it is
+  // take_over_from (a worker known dead). PostgreSQL skips rows locked by another claimer.
+  virtual ScanClaimResult claim_scan(int64_t source_id, const std::string& model,
+                                     const std::string& file_stamp, const std::string& worker,
+                                     double lease_seconds, bool retry_errors = false,
+                                     const std::string& take_over_from = "") = 0;
+  virtual void renew_scan_claim(int64_t source_id, const std::string& model,
+                                const std::string& worker) = 0;
+  // Writes the result and releases the claim in one transaction. Throws sax::Error when the
+  // worker no longer holds the claim.
+  virtual void put_scan(const ScanResult& result, const std::string& worker) = 0;
+  // The source's file is gone: its finished result (if any) stays, marked "missing".
+  virtual void mark_scan_missing(int64_t source_id, const std::string& model) = 0;
+  // source id -> (status, file stamp) of this model's finished results: lets a rescan skip
+  // unchanged files without a write.
+  virtual std::map<int64_t, std::pair<std::string, std::string>> scan_states(
+      const std::string& model) = 0;
+  virtual std::optional<ScanResult> scan_result(int64_t source_id, const std::string& model) = 0;
+  virtual LibraryPage library(const LibraryQuery& query) = 0;
+  virtual ScanCounts scan_counts(const std::string& model) = 0;
 
   // ---- reports --------------------------------------------------------------------------
   virtual StatusReport status() = 0;

@@ -46,5 +46,9 @@ void add_admin_routes(httplib::Server& server, App& app);
 void add_model_routes(httplib::Server& server, App& app);
 void add_analyze_routes(httplib::Server& server, App& app);
 void add_source_routes(httplib::Server& server, App& app);
+void add_library_routes(httplib::Server& server, App& app);
+
+// The id of the model whose scans /library and /model show; nullopt when there is no model.
+std::optional<std::string> library_model_id(App& app);
 
 }  // namespace sax::web

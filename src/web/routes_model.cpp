@@ -1,4 +1,5 @@
-// GET /api/model: the current model's model.json and the URLs of its pictures, for /model.
+// GET /api/model: the current model's model.json, the URLs of its pictures and its library scan
+// counts, for /model.
 #include <fstream>
 
 #include "web/app.h"
@@ -20,6 +21,17 @@ nlohmann::json read_model_json(const fs::path& file) {
   auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) throw Error(file.string() + ": not valid JSON");
   return json;
+}
+
+// How far `saxdetect scan` got with this model: songs scanned and how many have sax.
+nlohmann::json scan_counts_json(App& app) {
+  const auto model = library_model_id(app);
+  if (!model) return nullptr;
+  const ScanCounts counts = app.store.scan_counts(*model);
+  return {{"scanned", counts.scanned},
+          {"sax", counts.sax},
+          {"missing", counts.missing},
+          {"errors", counts.errors}};
 }
 
 void get_model(App& app, httplib::Response& res) {
@@ -45,7 +57,8 @@ void get_model(App& app, httplib::Response& res) {
             {{"available", true},
              {"name", *name},
              {"model", read_model_json(folder / "model.json")},
-             {"pictures", pictures}});
+             {"pictures", pictures},
+             {"scans", scan_counts_json(app)}});
 }
 
 }  // namespace

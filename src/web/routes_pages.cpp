@@ -52,8 +52,8 @@ std::string render_page(const std::string& file) {
 
 void add_page_routes(httplib::Server& server, App&) {
   const std::pair<const char*, const char*> pages[] = {
-      {"/", "index"},        {"/label", "label"}, {"/done", "done"},
-      {"/status", "status"}, {"/model", "model"}, {"/analyze", "analyze"}};
+      {"/", "index"},      {"/label", "label"},     {"/done", "done"},      {"/status", "status"},
+      {"/model", "model"}, {"/analyze", "analyze"}, {"/library", "library"}};
   for (const auto& [path, page] : pages)
     server.Get(path, [html = render_page(std::string(page) + ".html")](const httplib::Request&,
                                                                        httplib::Response& res) {

@@ -108,6 +108,7 @@ void WebServer::Impl::configure() {
   add_model_routes(server, app);
   add_analyze_routes(server, app);
   add_source_routes(server, app);
+  add_library_routes(server, app);
 }
 
 WebServer::WebServer(Store& store, Home home, WebOptions options)

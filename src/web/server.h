@@ -37,6 +37,10 @@ struct WebOptions {
   // Score the samples in the background so labelling asks about the least certain first
   // (label_order.h). Off by default so tests get a fixed order; `saxdetect serve` turns it on.
   bool order_labelling = false;
+  // The id of the model whose scan results /library shows. Empty: scan_model_id of the
+  // current model (src/scan). Tests name a fixed one.
+  using ScanModelId = std::function<std::string(const Home&)>;
+  ScanModelId scan_model_id;
 };
 
 class WebServer {

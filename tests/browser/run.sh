@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Browser tests of the labelling and analysis pages: playwright-core drives Debian's chromium
-# against a live `saxdetect serve` on a throw-away data home (label.test.js, analyze.test.js). Usage: run.sh <path to saxdetect binary>.
+# Browser tests of the labelling, analysis and library pages: playwright-core drives Debian's chromium
+# against a live `saxdetect serve` on a throw-away data home (label.test.js, analyze.test.js, library.test.js). Usage: run.sh <path to saxdetect binary>.
 # Never downloads a browser; installs playwright-core from package-lock.json when missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,3 +17,4 @@ export SAXDETECT_BIN="$binary" CHROMIUM="$chromium"
 export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$(dirname "$binary")/browser}"
 node "$here/label.test.js"
 node "$here/analyze.test.js"
+node "$here/library.test.js"

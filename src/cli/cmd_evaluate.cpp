@@ -107,7 +107,7 @@ const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
                     "JSON: frame_f1, frame_precision, frame_recall, clip_accuracy, "
                     "clip_balanced_accuracy, segments_within_1s (of the true passages), "
                     "detected_segments_within_1s (of the detected segments), ...");
-  command->footer(kExitStatusHelp);
+  add_exit_status_help(command);
   command->callback([&global] { evaluate(global, settings); });
 });
 

@@ -66,7 +66,7 @@ const Command kIngest(10, [](CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   command->add_option("PATH", paths, "Audio files or folders (searched recursively)")->required();
-  command->footer(kExitStatusHelp);
+  add_exit_status_help(command);
   command->callback([&global] { run_ingest(global, options, paths); });
 });
 

@@ -83,7 +83,7 @@ const Command kLabels(15, [](CLI::App& app, const GlobalOptions& global) {
       ->add_option("--annotator", import_args.truth_options.annotator,
                    "Annotator name for --from-truth votes")
       ->capture_default_str();
-  import->footer(kExitStatusHelp);
+  add_exit_status_help(import);
   import->callback([&global] { run_import(global, import_args);
 });
 

@@ -127,7 +127,7 @@ const Command kPredict(60, [](CLI::App& app, const GlobalOptions& global) {
   command->add_option("--plot", settings.plot,
                       "Draw the probability curve over the spectrogram (FILE.png or FILE.svg; "
                       "with several files, FILE-<song>.png each)");
-  command->footer(kExitStatusHelp);
+  add_exit_status_help(command);
   command->callback([&global] { predict(global, settings); });
 });
 

@@ -36,6 +36,11 @@ std::vector<std::pair<int, Setup>>& registry();
 inline const char* const kExitStatusHelp =
     "Exit status: 0 when every input was done, 1 when none was, 2 when only some were (the "
     "others are listed).";
+// Appends kExitStatusHelp to the command's --help footer (after what is there).
+inline void add_exit_status_help(CLI::App* command) {
+  const std::string footer = command->get_footer();
+  command->footer(footer.empty() ? kExitStatusHelp : footer + "\n\n" + kExitStatusHelp);
+}
 // Ends the command with the exit status above (returns for 0).
 inline void throw_exit_status(size_t done, size_t failed) {
   if (done == 0) throw CLI::RuntimeError(1);

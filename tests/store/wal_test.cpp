@@ -61,6 +61,7 @@ TEST(SqliteWal, StaysBoundedUnderSustainedVotingWithBusyReaders) {
   done = true;
   for (auto& reader : readers) reader.join();
   largest = std::max(largest, size_or_zero(wal));
+  RecordProperty("largest_wal_bytes", std::to_string(largest));
   EXPECT_GT(fs::file_size(home.database()), 0u);
   EXPECT_LT(largest, 48u << 20) << "bytes in " << wal;
   // 200 samples and 97 names (coprime) pair up 19,400 ways; the 600 votes past that replace.

@@ -135,6 +135,8 @@ TEST_F(LimitsTest, AHugeChunkedBodyIsRefusedBeforeItIsRead) {
     if (n < chunk.size()) break;  // the server has closed the connection
   }
   close(sock);
+  RecordProperty("bytes_sent", std::to_string(sent));
+  RecordProperty("peak_rss_growth_kb", std::to_string(peak_memory_kb() - before));
   EXPECT_LT(sent, 64u << 20) << "the server read on";
   EXPECT_LT(peak_memory_kb() - before, 32 * 1024);
   EXPECT_EQ(status().at("votes"), 0);  // and it still answers
@@ -186,6 +188,7 @@ TEST_F(LimitsTest, AGzipBombUploadIsNotInflated) {
                            std::to_string(body.size()) + "\r\n") +
                   body);
   EXPECT_EQ(answer.rfind("HTTP/1.1 415", 0), 0u) << answer.substr(0, 200);
+  RecordProperty("peak_rss_growth_kb", std::to_string(peak_memory_kb() - before));
   EXPECT_LT(peak_memory_kb() - before, 32 * 1024);
 }
 

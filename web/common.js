@@ -16,6 +16,26 @@ const sax = {
     localStorage.removeItem(ANNOTATOR_KEY);
   },
 
+  // Votes count only under a session: the server keeps it in an HttpOnly cookie and answers
+  // with the name it labels as (with a suffix when another labeller holds the name).
+  async openSession(name) {
+    const reply = await sax.request("POST", "/api/session", { name });
+    if (reply.status !== 201) throw new Error(reply.body && reply.body.error || "cannot start labelling");
+    sax.setAnnotator(reply.body.name);
+    return reply.body.name;
+  },
+  // This browser's session, opened again for the remembered name when the server has none
+  // (restarted); null when there is no name yet.
+  async ensureSession() {
+    const current = await sax.request("GET", "/api/session");
+    if (current.ok) {
+      sax.setAnnotator(current.body.name);
+      return current.body.name;
+    }
+    const name = sax.annotator();
+    return name ? sax.openSession(name) : null;
+  },
+
   // fetch + JSON; resolves {status, body}; body is null for empty responses (204).
   async request(method, url, body) {
     const options = { method, headers: {} };

@@ -16,7 +16,7 @@ document.addEventListener("DOMContentLoaded", () => {
       return void (error.textContent = "Please use at most 64 characters.");
     if (/[\u0000-\u001f\u007f-\u009f]/.test(name))
       return void (error.textContent = "Please use only printable characters.");
-    sax.setAnnotator(name);
-    location.href = "/label";
+    sax.openSession(name).then(() => (location.href = "/label"),
+      (failure) => (error.textContent = failure.message));
   });
 });

@@ -9,7 +9,7 @@ const state = {
 };
 
 const $ = (id) => document.getElementById(id);
-const name = sax.annotator();
+let name = sax.annotator();  // the session's name once ensureSession has answered
 const query = () => "annotator=" + encodeURIComponent(name);
 
 // Asks the server for the next clip, skipping `exclude` (the one on screen); preloads its media.
@@ -149,10 +149,16 @@ function onKey(event) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  try {
+    name = await sax.ensureSession();
+  } catch (error) {
+    name = null;
+  }
   if (!name) {
     location.href = "/";
     return;
   }
+  sax.header();
   for (const button of document.querySelectorAll(".vote"))
     button.addEventListener("click", () => vote(button.dataset.label));
   $("play").addEventListener("click", togglePlay);

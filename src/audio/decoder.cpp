@@ -1,6 +1,8 @@
 // Streaming decoder and header probe over libavformat/libavcodec/libswresample.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <system_error>
 
 #include "audio/audio.h"
@@ -17,6 +19,11 @@ namespace {
 // A corrupt file can yield an endless run of bad packets; past this many in a row we stop and
 // keep what decoded (a truncated or damaged file gives its good part, never a hang).
 constexpr int kMaxConsecutiveErrors = 1000;
+
+// Float formats (WAV, FLAC, AIFF) can carry any bit pattern. Full scale is 1; a float master
+// may peak a little above it, but a sample beyond this is garbage, and NaN, infinity or 1e30
+// turn the log-mel features into NaN, which no threshold can place.
+constexpr float kMaxAmplitude = 1000.0f;
 
 [[noreturn]] void fail(const fs::path& path, const std::string& reason) {
   throw Error(path.string() + ": " + reason);
@@ -101,8 +108,10 @@ struct Decoder::Impl {
   bool demuxer_done = false;
   bool finished = false;
   int consecutive_errors = 0;
+  size_t produced = 0;  // mono samples converted so far, for the time in messages
 
   void open_codec();
+  void check_finite(const float* samples, size_t count) const;
   void configure_resampler(const AVFrame& source);
   void append_converted(const uint8_t** data, int count);
   void flush_resampler();
@@ -161,6 +170,21 @@ void Decoder::Impl::append_converted(const uint8_t** data, int count) {
   auto* out = reinterpret_cast<uint8_t*>(pending.data() + old_size);
   const int got = swr_convert(resampler.get(), &out, room, data, count);
   pending.resize(old_size + std::max(got, 0));
+  check_finite(pending.data() + old_size, pending.size() - old_size);
+  produced += pending.size() - old_size;
+}
+
+// Refuses the file rather than repairing it: a stream holding such samples was not written as
+// audio, and zeroing them would analyse a different song without a word.
+void Decoder::Impl::check_finite(const float* samples, size_t count) const {
+  for (size_t i = 0; i < count; ++i) {
+    if (std::isfinite(samples[i]) && std::fabs(samples[i]) <= kMaxAmplitude) continue;
+    char at[64];
+    std::snprintf(at, sizeof at, " from %.2f s on",
+                  static_cast<double>(produced + i) / target_rate);
+    fail(path,
+         std::string("holds samples that are not audio (NaN, infinite or beyond ±1000)") + at);
+  }
 }
 
 void Decoder::Impl::flush_resampler() {

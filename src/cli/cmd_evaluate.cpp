@@ -80,7 +80,7 @@ void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   } else {
     fmt::print("model {}\n{}", scorer->name(), detect::format_human(result));
   }
-  if (!failures.empty() || !errors.empty()) throw CLI::RuntimeError(1);
+  throw_exit_status(result.files, failures.size() + errors.size());
 }
 
 const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
@@ -107,6 +107,7 @@ const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
                     "JSON: frame_f1, frame_precision, frame_recall, clip_accuracy, "
                     "clip_balanced_accuracy, segments_within_1s (of the true passages), "
                     "detected_segments_within_1s (of the detected segments), ...");
+  add_exit_status_help(command);
   command->callback([&global] { evaluate(global, settings); });
 });
 

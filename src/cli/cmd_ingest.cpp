@@ -15,6 +15,7 @@ std::string summary_text(const IngestSummary& s, const IngestOptions& options) {
   if (s.skipped) text += fmt::format(", {} already ingested", s.skipped);
   if (s.busy) text += fmt::format(", {} busy in another process", s.busy);
   if (s.failed) text += fmt::format(", {} failed", s.failed);
+  if (s.empty) text += fmt::format(", {} gave no sample", s.empty);
   text += fmt::format("; {} new samples ({} silent), {:.2f} h of audio in {}", s.samples, s.silent,
                       s.audio_seconds / 3600, format_duration(s.elapsed_seconds));
   if (s.elapsed_seconds > 0 && s.audio_seconds > 0)
@@ -44,9 +45,8 @@ void run_ingest(const GlobalOptions& global, IngestOptions options,
   fmt::print("{}\n", summary_text(summary, options));
   if (summary.files == 0 && summary.failed == 0)
     fmt::print(stderr, "error: no audio files found\n");
-  // Success is any file now in the store; a run where every file failed (or none was found)
-  // must fail loudly so scripts notice.
-  if (summary.ingested + summary.skipped + summary.busy == 0) throw CLI::RuntimeError(1);
+  throw_exit_status(summary.ingested + summary.skipped + summary.busy - summary.empty,
+                    summary.failed + summary.empty);
 }
 
 const Command kIngest(10, [](CLI::App& app, const GlobalOptions& global) {
@@ -66,6 +66,7 @@ const Command kIngest(10, [](CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   command->add_option("PATH", paths, "Audio files or folders (searched recursively)")->required();
+  add_exit_status_help(command);
   command->callback([&global] { run_ingest(global, options, paths); });
 });
 

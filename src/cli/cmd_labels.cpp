@@ -31,8 +31,7 @@ void report_import(const synth::ImportReport& report, const std::string& what) {
   if (report.replaced) fmt::print(" ({} replaced earlier votes)", report.replaced);
   if (!report.problems.empty()) fmt::print("; {} problems", report.problems.size());
   fmt::print("\n");
-  // Partial imports succeed (the problems are listed); an import that took nothing fails.
-  if (report.votes() == 0 && !report.problems.empty()) throw CLI::RuntimeError(1);
+  throw_exit_status(static_cast<size_t>(report.votes()), report.problems.size());
 }
 
 void run_import(const GlobalOptions& global, ImportArgs args) {
@@ -84,6 +83,7 @@ const Command kLabels(15, [](CLI::App& app, const GlobalOptions& global) {
       ->add_option("--annotator", import_args.truth_options.annotator,
                    "Annotator name for --from-truth votes")
       ->capture_default_str();
+  add_exit_status_help(import);
   import->callback([&global] { run_import(global, import_args);
 });
 

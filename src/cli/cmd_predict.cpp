@@ -110,7 +110,7 @@ void predict(const GlobalOptions& global, PredictSettings settings) {
   if (files.empty() && failed == 0) throw Error("no audio files found in the paths given");
   if (failed > 0) {
     detect::print_error(fmt::format("{} of {} inputs failed", failed, inputs));
-    throw CLI::RuntimeError(1);
+    throw_exit_status(inputs - failed, failed);
   }
 }
 
@@ -127,6 +127,7 @@ const Command kPredict(60, [](CLI::App& app, const GlobalOptions& global) {
   command->add_option("--plot", settings.plot,
                       "Draw the probability curve over the spectrogram (FILE.png or FILE.svg; "
                       "with several files, FILE-<song>.png each)");
+  add_exit_status_help(command);
   command->callback([&global] { predict(global, settings); });
 });
 

@@ -58,6 +58,9 @@ const Command kServe(40, [](CLI::App& app, const GlobalOptions& global) {
       ->add_option("--admin-token", options.admin_token,
                    "Bearer token enabling admin actions (export, delete votes)")
       ->envname("SAXDETECT_ADMIN_TOKEN");
+  command->add_option("--allowed-host", options.allowed_hosts,
+                      "Host header names accepted besides the bound address (repeatable), e.g. "
+                      "the machine's name when serving on 0.0.0.0");
   command->callback([&global] { serve(global, options); });
 });
 

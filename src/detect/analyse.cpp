@@ -134,6 +134,21 @@ struct Scored {
   Overview overview;
 };
 
+// A NaN probability has no place on a threshold; it means a broken model or input, and is
+// reported with the time of its window rather than smoothed into a verdict. `values` holds
+// `windows` windows' worth (several steps each for a frame model), the first being window
+// `first` of the file.
+void check_finite(const Scorer& scorer, const std::vector<float>& values, size_t first,
+                  const Geometry& g, size_t windows = 0) {
+  const size_t per_window = windows ? std::max<size_t>(1, values.size() / windows) : 1;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      throw Error(fmt::format(
+          "scorer {} gave a probability that is not a number for the window "
+          "at {:.1f} s (a broken model or audio)",
+          scorer.name(), static_cast<double>((first + i / per_window) * g.hop) / g.rate));
+}
+
 // Scores one chunk and checks the scorer kept its contract (a wrong count would shift every
 // later window in time).
 void score_chunk(Scorer& scorer, const std::vector<float>& buffer, const Geometry& g, Scored& out) {
@@ -143,6 +158,8 @@ void score_chunk(Scorer& scorer, const std::vector<float>& buffer, const Geometr
   if (p.size() != expected || (!steps.empty() && steps.size() % expected != 0))
     throw Error(fmt::format("scorer {} returned {} windows ({} steps) for a chunk holding {}",
                             scorer.name(), p.size(), steps.size(), expected));
+  check_finite(scorer, p, out.probabilities.size(), g);
+  check_finite(scorer, steps, out.probabilities.size(), g, expected);
   out.probabilities.insert(out.probabilities.end(), p.begin(), p.end());
   out.steps.insert(out.steps.end(), steps.begin(), steps.end());
 }
@@ -185,6 +202,7 @@ Scored score_stream(const ReadFn& source, Scorer& scorer, const Geometry& g,
   if (s.probabilities.empty()) {  // shorter than one window: one zero-padded window
     // `buffer` still holds the whole (short) input here.
     s.probabilities = scorer.score_windows({buffer});
+    check_finite(scorer, s.probabilities, 0, g);
   }
   return s;
 }

@@ -18,11 +18,13 @@ struct Run {
 // that reaches `enter` somewhere. Both ends sit on the `exit` contour, so a phrase's onset is
 // placed where its rise begins, as its end is where its decay ends, and not late by the time
 // the curve takes to climb from `exit` to `enter` (which widens the rests between phrases).
+// A NaN compares false both ways, so it is tested as "not at or above": it ends a run, and the
+// scan always moves on (a `< exit` test would neither skip it nor start a run on it).
 std::vector<Run> hysteresis_runs(const std::vector<float>& values, double enter, double exit) {
   std::vector<Run> runs;
   size_t i = 0;
   while (i < values.size()) {
-    if (values[i] < exit) {
+    if (!(values[i] >= exit)) {
       ++i;
       continue;
     }
@@ -57,7 +59,7 @@ double mean_inside(const Segment& segment, const std::vector<float>& probabiliti
   size_t n = 0;
   for (size_t i = 0; i < probabilities.size(); ++i) {
     const double centre = (slots.start(i) + slots.end(i)) / 2;
-    if (centre >= segment.start && centre <= segment.end) {
+    if (centre >= segment.start && centre <= segment.end && std::isfinite(probabilities[i])) {
       sum += probabilities[i];
       ++n;
     }
@@ -72,11 +74,14 @@ std::vector<float> median_filter(const std::vector<float>& values, int length) {
   const size_t half = static_cast<size_t>(length / 2);
   std::vector<float> out(values.size());
   std::vector<float> window;
+  // NaN breaks the strict weak ordering nth_element relies on (undefined behaviour): it sorts
+  // below every number here, as if it were no evidence of a saxophone.
+  const auto less = [](float a, float b) { return std::isnan(a) ? !std::isnan(b) : a < b; };
   for (size_t i = 0; i < values.size(); ++i) {
     // Near the ends the window shrinks symmetrically, so edges are not biased toward zero.
     const size_t reach = std::min({half, i, values.size() - 1 - i});
     window.assign(values.begin() + (i - reach), values.begin() + (i + reach + 1));
-    std::nth_element(window.begin(), window.begin() + reach, window.end());
+    std::nth_element(window.begin(), window.begin() + reach, window.end(), less);
     out[i] = window[reach];
   }
   return out;

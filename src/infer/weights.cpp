@@ -1,5 +1,7 @@
 #include "infer/weights.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -60,6 +62,13 @@ WeightTensor parse_tensor(const std::string& name, const nlohmann::json& entry, 
                             shape_text(t.shape)));
   t.values.resize(static_cast<size_t>(element_count(t.shape)));
   std::memcpy(t.values.data(), data + offsets[0], bytes);  // little-endian, as x86 and ARM
+  // A diverged training run can save NaN; such a model answers NaN for every window, so it is
+  // refused here rather than at the first analysis.
+  const auto bad =
+      std::find_if(t.values.begin(), t.values.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != t.values.end())
+    throw Error(fmt::format("tensor {} holds a value that is not finite ({} at index {})", name,
+                            *bad, bad - t.values.begin()));
   return t;
 }
 

@@ -27,14 +27,35 @@ std::string default_worker_id() {
 
 namespace {
 
+// Walks one folder level by level, so that a folder it cannot read is reported and the rest
+// still walked (a recursive iterator stops at the first), and reports links that lead nowhere:
+// both used to be skipped without a word. Linked folders are not entered (no cycles).
+void walk_tree(const fs::path& folder, std::vector<fs::path>& found,
+               std::vector<std::string>& errors) {
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& path = it->path();
+    std::error_code entry_ec;
+    const bool link = it->is_symlink(entry_ec);
+    const auto status = fs::status(path, entry_ec);
+    if (link && !fs::exists(status)) {
+      std::error_code target_ec;
+      errors.push_back(path.string() + ": broken link (to " +
+                       fs::read_symlink(path, target_ec).string() + ")");
+    } else if (fs::is_directory(status) && !link) {
+      walk_tree(path, found, errors);
+    } else if (fs::is_regular_file(status) && has_audio_extension(path)) {
+      found.push_back(path);
+    }
+  }
+  if (ec) errors.push_back(folder.string() + ": cannot read folder (" + ec.message() + ")");
+}
+
 void walk_folder(const fs::path& folder, std::vector<fs::path>& files,
                  std::vector<std::string>& errors) {
   std::vector<fs::path> found;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_regular_file(ec) && has_audio_extension(it->path())) found.push_back(it->path());
-  if (ec) errors.push_back(folder.string() + ": cannot read folder (" + ec.message() + ")");
+  walk_tree(folder, found, errors);
   std::sort(found.begin(), found.end());
   files.insert(files.end(), found.begin(), found.end());
 }
@@ -104,6 +125,7 @@ class Run {
     for (size_t i = next_++; i < files_.size(); i = next_++) {
       try {
         const SourceResult result = ingest_source(files_[i], context);
+        if (result.outcome == Outcome::ingested && result.samples == 0) report_empty(i, result);
         std::lock_guard lock(mutex_);
         count(result, summary_);
         spdlog::debug("{}: {} samples", files_[i].string(), result.samples);
@@ -114,6 +136,18 @@ class Run {
       }
       context.progress.advance(1);
     }
+  }
+
+  // A file shorter than one sample (a truncated MP3 that decodes to a moment) is recorded, so
+  // a re-run skips it, but named: it adds nothing to label.
+  void report_empty(size_t i, const SourceResult& result) {
+    const std::string line =
+        fmt::format("{}: gave no sample ({:.2f} s of audio, shorter than one {} s sample)",
+                    files_[i].string(), result.audio_seconds, options_.length);
+    std::lock_guard lock(mutex_);
+    ++summary_.empty;
+    summary_.errors.push_back(line);
+    if (on_error_) on_error_(line);
   }
 
   void report_error(const std::string& line) {

@@ -35,14 +35,15 @@ struct IngestSummary {
   size_t ingested = 0;  // completed in this run (fresh or resumed)
   size_t skipped = 0;   // already ingested (same content)
   size_t busy = 0;      // being ingested by another live process
-  size_t failed = 0;
-  size_t samples = 0;  // samples added in this run
-  size_t silent = 0;   // of which digital silence
+  size_t failed = 0;    // files that could not be ingested, and folders or links that failed
+  size_t empty = 0;     // of the ingested, files too short for one sample (named in errors)
+  size_t samples = 0;   // samples added in this run
+  size_t silent = 0;    // of which digital silence
   double audio_seconds = 0;
   size_t tails_dropped = 0;  // sources whose end was shorter than a sample
   double tail_seconds = 0;
   size_t stray_files_removed = 0;   // temp files and orphans left by interrupted runs
-  std::vector<std::string> errors;  // one line per failed file: "<file>: <reason>"
+  std::vector<std::string> errors;  // one line per failed or empty file: "<file>: <reason>"
   double elapsed_seconds = 0;
 };
 
@@ -50,7 +51,8 @@ struct IngestSummary {
 using ErrorSink = std::function<void(const std::string& line)>;
 
 // Files given directly, and audio files (by extension) found recursively in folders, sorted
-// within each folder. Paths that do not exist or cannot be walked are appended to `errors`.
+// within each folder. Paths that do not exist, folders that cannot be read and links that lead
+// nowhere are appended to `errors`.
 std::vector<std::filesystem::path> find_audio_files(const std::vector<std::filesystem::path>& paths,
                                                     std::vector<std::string>& errors);
 

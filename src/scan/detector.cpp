@@ -3,9 +3,9 @@
 #include <fstream>
 #include <iterator>
 
+#include <fmt/format.h>
 #include "common/error.h"
 #include "common/hash.h"
-#include <fmt/format.h>
 
 #include "infer/builtin_model.h"
 #include "infer/detector.h"

@@ -1,12 +1,15 @@
 #include "store/sqlite_db.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "common/error.h"
 
@@ -16,6 +19,11 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 30000;  // other processes (ingest, serve) share the file
 constexpr size_t kMaxReaders = 32;     // one per concurrent web client at the target load
+// The write-ahead log is truncated back to this size when it restarts, and emptied once it
+// holds more (SqliteConnection::truncate_large_wal).
+constexpr int64_t kWalLimitBytes = 16 << 20;
+constexpr int kWalLimitPages = 4096;   // at SQLite's default 4 KiB page
+constexpr int kTruncateBusyMs = 1000;  // how long a truncating checkpoint waits for readers
 
 class SqliteConnection final : public Connection {
  public:
@@ -29,14 +37,12 @@ class SqliteConnection final : public Connection {
     }
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     sqlite3_extended_result_codes(db_, 1);
-    run_once("PRAGMA foreign_keys = ON");
-    if (writer) {
-      run_once("PRAGMA journal_mode = WAL");
-      // In WAL mode NORMAL cannot corrupt the database; a power cut may lose only the last
-      // commits, and it makes a vote cost no fsync.
-      run_once("PRAGMA synchronous = NORMAL");
-      // Checkpoints (which fsync) run on a background thread, not inside someone's commit.
-      run_once("PRAGMA wal_autocheckpoint = 0");
+    try {
+      run_once("PRAGMA foreign_keys = ON");
+      if (writer) set_up_writer(file);
+    } catch (...) {
+      sqlite3_close(db_);  // the destructor does not run for a constructor that throws
+      throw;
     }
   }
   ~SqliteConnection() override {
@@ -68,8 +74,53 @@ class SqliteConnection final : public Connection {
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
   }
 
+  // SQLite opens a file it may not write read-only without a word, or fails at the first
+  // write with "unable to open database file": a read-only home is named as such instead.
+  void set_up_writer(const std::filesystem::path& file) {
+    const std::filesystem::path folder = file.parent_path();
+    const bool read_only = sqlite3_db_readonly(db_, "main") == 1 ||
+                           ::access(folder.c_str(), W_OK) != 0 ||
+                           (std::filesystem::exists(file) && ::access(file.c_str(), W_OK) != 0);
+    if (read_only)
+      throw Error("cannot open database " + file_ + ": the data home " + folder.string() +
+                  " is read-only (saxdetect writes its store and samples there; choose another "
+                  "with --home)");
+    run_once("PRAGMA journal_mode = WAL");
+    // In WAL mode NORMAL cannot corrupt the database; a power cut may lose only the last
+    // commits, and it makes a vote cost no fsync.
+    run_once("PRAGMA synchronous = NORMAL");
+    // Checkpoints (which fsync) run on a background thread, not inside someone's commit.
+    run_once("PRAGMA wal_autocheckpoint = 0");
+    run_once("PRAGMA journal_size_limit = " + std::to_string(kWalLimitBytes));
+  }
+
   // False once SQLite rolled a failed transaction back by itself.
   bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+  // Records the log's size after each commit, for truncate_large_wal().
+  void watch_wal() {
+    sqlite3_wal_hook(
+        db_,
+        [](void* self, sqlite3*, const char*, int pages) {
+          static_cast<SqliteConnection*>(self)->wal_pages_ = pages;
+          return SQLITE_OK;
+        },
+        this);
+  }
+
+  // Empties the write-ahead log once it holds kWalLimitPages. Readers that overlap without a
+  // pause keep PASSIVE checkpoints from ever restarting the log, which then grew by ~20 KB a
+  // vote; and a checkpointer on another connection starves against a busy writer, so the
+  // writer does it itself, between transactions. It waits at most kTruncateBusyMs for the
+  // readers; after a failed try the next waits for another kWalLimitPages.
+  void truncate_large_wal() {
+    if (wal_pages_ < next_truncate_) return;
+    sqlite3_busy_timeout(db_, kTruncateBusyMs);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    next_truncate_ = rc == SQLITE_OK ? kWalLimitPages : wal_pages_ + kWalLimitPages;
+  }
 
  private:
   struct Reset {
@@ -139,6 +190,8 @@ class SqliteConnection final : public Connection {
   std::string file_;
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  int wal_pages_ = 0;  // frames in the write-ahead log after the last commit
+  int next_truncate_ = kWalLimitPages;
 };
 
 // Copies the write-ahead log back into the database every second, PASSIVE so it never blocks
@@ -199,6 +252,7 @@ class GroupCommit {
       batch.swap(queue_);
       lock.unlock();
       run_batch(batch);
+      conn_.truncate_large_wal();
       lock.lock();
       for (Pending* pending : batch) pending->done = true;
       batch_running_ = false;
@@ -287,6 +341,7 @@ class SqliteDatabase final : public Database {
   explicit SqliteDatabase(const std::filesystem::path& file)
       : file_(file), writer_(file, /*writer=*/true), group_commit_(writer_), checkpointer_(file) {
     dialect_ = {"sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "", "", ""};
+    writer_.watch_wal();
   }
 
   void write(const std::function<void(Connection&)>& work) override { group_commit_.write(work); }

@@ -1,9 +1,12 @@
 #include "synth/labels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <istream>
 #include <map>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -104,6 +107,44 @@ ImportReport import_truth(Store& store, const fs::path& truth_json,
   return report;
 }
 
+namespace {
+
+// Spreadsheets run a cell that starts with one of these as a formula (=HYPERLINK(...)).
+bool starts_formula(const std::string& text, size_t at) {
+  return at < text.size() && std::string_view("=+-@\t\r").find(text[at]) != std::string::npos;
+}
+
+// Where a run of leading apostrophes ends.
+size_t after_apostrophes(const std::string& text) {
+  const size_t end = text.find_first_not_of('\'');
+  return end == std::string::npos ? text.size() : end;
+}
+
+}  // namespace
+
+std::string neutralise_formula(const std::string& text) {
+  // Apostrophes already in front get one more too, so restore_formula can always undo this.
+  return starts_formula(text, after_apostrophes(text)) ? "'" + text : text;
+}
+
+std::string restore_formula(const std::string& text) {
+  const size_t apostrophes = after_apostrophes(text);
+  return apostrophes > 0 && starts_formula(text, apostrophes) ? text.substr(1) : text;
+}
+
+bool read_csv_record(std::istream& in, std::string& record, int& lines) {
+  record.clear();
+  lines = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (lines++ > 0) record += '\n';  // a newline inside a quoted field
+    record += line;
+    // An odd number of quotes so far: a quoted field is still open (an escaped "" adds two).
+    if (std::count(record.begin(), record.end(), '"') % 2 == 0) return true;
+  }
+  return lines > 0;
+}
+
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> fields(1);
   bool quoted = false;
@@ -178,7 +219,8 @@ ImportReport import_csv(Store& store, const fs::path& csv) {
   ImportReport report;
   Columns columns;
   std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
+  int lines = 0;
+  for (int number = 1; read_csv_record(in, line, lines); number += lines) {
     const size_t first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     if (number == 1 && (line[first] == '{' || line[first] == '['))
@@ -194,12 +236,13 @@ ImportReport import_csv(Store& store, const fs::path& csv) {
     auto bad = [&](const std::string& why) {
       report.problems.push_back(fmt::format("{}:{}: {}", csv.string(), number, why));
     };
-    std::string hash = field(row, columns.hash), source_text = field(row, columns.source);
+    std::string hash = field(row, columns.hash);
+    std::string source_text = restore_formula(field(row, columns.source));
     const Source* source = !hash.empty() ? sources.find(hash) : nullptr;
     if (!source && !source_text.empty()) source = sources.find(source_text);
     std::optional<double> start = parse_seconds(field(row, columns.start));
     std::optional<Label> label = parse_label(field(row, columns.label));
-    std::string annotator = field(row, columns.annotator);
+    std::string annotator = restore_formula(field(row, columns.annotator));
     if (!source) {
       bad("unknown source '" + (source_text.empty() ? hash : source_text) + "'");
     } else if (!start) {
@@ -229,7 +272,10 @@ ExportFormat parse_export_format(const std::string& name) {
 
 namespace {
 
-std::string csv_field(const std::string& text) {
+// RFC 4180: a field holding a comma, quote or line break is quoted, its quotes doubled. Free
+// text (paths, names) is also neutralised for spreadsheets.
+std::string csv_field(const std::string& raw) {
+  const std::string text = neutralise_formula(raw);
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
   std::string quoted = "\"";
   for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);

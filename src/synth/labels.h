@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,17 @@ enum class ExportFormat { csv, json };
 ExportFormat parse_export_format(const std::string& name);  // throws sax::Error
 std::string export_labels(Store& store, ExportFormat format);
 
-// One CSV line split into fields (double quotes enclose fields with commas or quotes).
+// One CSV record split into fields (double quotes enclose fields with commas, quotes or line
+// breaks; "" inside them is a quote).
 std::vector<std::string> split_csv_line(const std::string& line);
+// Reads one RFC 4180 record, which spans several lines when a quoted field holds line breaks;
+// `lines` says how many. False at the end of the input.
+bool read_csv_record(std::istream& in, std::string& record, int& lines);
+
+// Export writes free text (annotator names, paths) that starts with = + - @ tab or CR, after
+// any apostrophes, with one more apostrophe in front, so spreadsheets show it instead of
+// running it as a formula; import takes that apostrophe off again, so every name round-trips.
+std::string neutralise_formula(const std::string& text);
+std::string restore_formula(const std::string& text);
 
 }  // namespace sax::synth

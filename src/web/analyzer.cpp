@@ -2,6 +2,9 @@
 
 #include <fstream>
 #include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "audio/audio.h"
 #include "detect/detect.h"
@@ -12,6 +15,8 @@ namespace sax::web {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr const char* kUploadPrefix = "upload-";
 
 // Removes the uploaded file however the analysis ends.
 struct RemoveOnExit {
@@ -27,7 +32,7 @@ fs::path upload_path(const Home& home, const std::string& extension) {
   static std::mutex mutex;
   static std::mt19937_64 random{std::random_device{}()};
   const std::lock_guard<std::mutex> lock(mutex);
-  return home.uploads() / ("upload-" + std::to_string(random()) + extension);
+  return home.uploads() / (kUploadPrefix + std::to_string(random()) + extension);
 }
 
 std::string lower_extension(const std::string& file_name) {
@@ -36,10 +41,80 @@ std::string lower_extension(const std::string& file_name) {
   return extension;
 }
 
+// Thrown from the progress callback to end an analysis. Not a sax::Error, which detect wraps
+// into a decoding error naming the file.
+struct Stopped : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace
 
-Analyzer::Analyzer(Home home, WebOptions::OpenScorer open_scorer)
-    : home_(std::move(home)), open_scorer_(std::move(open_scorer)) {}
+// One request's admission: counted against max_analyses from arrival, then holding the
+// analyzer's lock once it is its turn. Waiting and running share the request's time limit.
+class Analyzer::Turn {
+ public:
+  explicit Turn(Analyzer& analyzer)
+      : analyzer_(analyzer),
+        deadline_(
+            std::chrono::steady_clock::now() +
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(analyzer.time_limit_)) {
+    if (analyzer_.admitted_.fetch_add(1) >= analyzer_.max_analyses_) {
+      analyzer_.admitted_.fetch_sub(1);
+      throw HttpError(503, fmt::format("analysis: {} already running or waiting; try again soon",
+                                       analyzer_.max_analyses_));
+    }
+    try {
+      wait_for_lock();
+    } catch (...) {
+      analyzer_.admitted_.fetch_sub(1);
+      throw;
+    }
+  }
+  ~Turn() {
+    analyzer_.mutex_.unlock();
+    analyzer_.admitted_.fetch_sub(1);
+  }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+
+  // Throws Stopped when the server stops or the time is up; called between chunks.
+  void check() const {
+    if (analyzer_.stopping_) throw Stopped("analysis: the server is stopping");
+    if (std::chrono::steady_clock::now() > deadline_)
+      throw Stopped(fmt::format("analysis: stopped at its time limit of {:g} s",
+                                analyzer_.time_limit_.count()));
+  }
+
+ private:
+  // In short slices, so that stop() and the deadline end the wait too.
+  void wait_for_lock() {
+    for (;;) {
+      try {
+        check();
+      } catch (const Stopped& e) {
+        throw HttpError(503, e.what());
+      }
+      if (analyzer_.mutex_.try_lock_for(std::chrono::milliseconds(100))) return;
+    }
+  }
+
+  Analyzer& analyzer_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+Analyzer::Analyzer(Home home, const WebOptions& options)
+    : home_(std::move(home)),
+      open_scorer_(options.open_scorer),
+      max_analyses_(options.max_analyses),
+      time_limit_(options.analysis_seconds) {}
+
+void Analyzer::sweep_uploads() const {
+  std::error_code ec;
+  for (fs::directory_iterator it(home_.uploads(), ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().rfind(kUploadPrefix, 0) == 0) fs::remove(it->path(), ec);
+}
+
+void Analyzer::stop() { stopping_ = true; }
 
 Scorer& Analyzer::scorer() {
   if (open_scorer_) {
@@ -67,7 +142,7 @@ nlohmann::json Analyzer::analyse_upload(const std::string& file_name, const std:
   const std::string extension = lower_extension(file_name);
   if (!has_audio_extension("x" + extension))
     throw HttpError(415, "file: expected an audio file (mp3, flac, wav, ogg, opus, m4a, aiff)");
-  const std::lock_guard<std::mutex> lock(mutex_);
+  const Turn turn(*this);
   Scorer& model = scorer();
   fs::create_directories(home_.uploads());
   const RemoveOnExit upload{upload_path(home_, extension)};
@@ -81,24 +156,31 @@ nlohmann::json Analyzer::analyse_upload(const std::string& file_name, const std:
   } catch (const Error&) {
     throw HttpError(415, "file: " + file_name + " is not audio that can be decoded");
   }
-  return run(model, upload.path, file_name);
+  return run(model, upload.path, file_name, turn);
 }
 
 nlohmann::json Analyzer::analyse_file(const fs::path& file, const std::string& display_name) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  return run(scorer(), file, display_name);
+  const Turn turn(*this);
+  return run(scorer(), file, display_name, turn);
 }
 
-nlohmann::json Analyzer::run(Scorer& model, const fs::path& file, const std::string& display_name) {
+nlohmann::json Analyzer::run(Scorer& model, const fs::path& file, const std::string& display_name,
+                             const Turn& turn) {
   detect::Options options;
   options.keep_spectrogram = true;
+  options.on_progress = [&turn](double) { turn.check(); };
   detect::Analysis analysis;
   try {
     analysis = detect::analyse_file(file, model, options);
+  } catch (const Stopped& e) {
+    throw HttpError(503, e.what());
   } catch (const HttpError&) {
     throw;
-  } catch (const Error&) {
-    throw HttpError(422, "file: " + display_name + " could not be decoded to the end");
+  } catch (const Error& e) {
+    // The reason without the server's path of the file (an upload's name is ours, not theirs).
+    std::string reason = e.what();
+    if (reason.rfind(file.string() + ": ", 0) == 0) reason.erase(0, file.string().size() + 2);
+    throw HttpError(422, "file: " + display_name + " could not be analysed: " + reason);
   }
   analysis.file = display_name;
   nlohmann::json result = detect::to_json(analysis);

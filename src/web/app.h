@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "web/analyzer.h"
 #include "web/server.h"
+#include "web/sessions.h"
 #include "web/sources.h"
 #include "web/spectrograms.h"
 
@@ -24,6 +25,7 @@ struct App {
   SpectrogramCache spectrograms;
   Analyzer analyzer;
   SourceFiles sources;
+  Sessions sessions;
 };
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);

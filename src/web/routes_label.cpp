@@ -1,5 +1,6 @@
 // The labelling API: next sample, votes, undo, progress and the status report.
 #include <algorithm>
+#include <optional>
 
 #include "web/app.h"
 #include "web/label_order.h"
@@ -24,9 +25,48 @@ std::vector<int64_t> exclude_param(const httplib::Request& req) {
   return ids;
 }
 
+std::string session_token(const httplib::Request& req) {
+  return cookie_value(req.get_header_value("Cookie"), kSessionCookie);
+}
+
+// The name the request's session labels under; HttpError 401 without a live session.
+std::string session_name(const App& app, const std::string& token) {
+  if (auto name = app.sessions.name_of(token)) return *name;
+  throw HttpError(401, "session: none (open one with POST /api/session {\"name\": ...})");
+}
+
+// Reading needs no session, but a page that has one asks as its name.
+std::string reader_name(const App& app, const httplib::Request& req) {
+  if (auto name = app.sessions.name_of(session_token(req))) return *name;
+  return annotator_param(req);
+}
+
+// Requiring JSON also stops plain cross-site form posts (they cannot set this type).
+void require_json(const httplib::Request& req) {
+  if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
+    throw HttpError(415, "body: send Content-Type: application/json");
+}
+
+void post_session(App& app, const httplib::Request& req, httplib::Response& res) {
+  require_json(req);
+  const nlohmann::json body = checked_json_object(req.body);
+  const auto name = body.find("name");
+  if (name == body.end() || !name->is_string()) throw HttpError(400, "name: expected a string");
+  const auto opened =
+      app.sessions.open(checked_annotator(name->get<std::string>()), session_token(req));
+  res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + opened.token +
+                                   "; Path=/; HttpOnly; SameSite=Strict");
+  res.set_header("Cache-Control", "no-store");
+  send_json(res, 201, {{"name", opened.name}});
+}
+
+void get_session(App& app, const httplib::Request& req, httplib::Response& res) {
+  send_json(res, 200, {{"name", session_name(app, session_token(req))}});
+}
+
 void get_next(App& app, const httplib::Request& req, httplib::Response& res) {
   NextQuery query;
-  query.annotator = annotator_param(req);
+  query.annotator = reader_name(app, req);
   query.votes_wanted = app.options.votes;
   query.model = labelling_model(app.home);
   query.exclude = exclude_param(req);
@@ -54,16 +94,23 @@ std::string string_field(const nlohmann::json& body, const char* field) {
 }
 
 void post_label(App& app, const httplib::Request& req, httplib::Response& res) {
-  // Requiring JSON also stops plain cross-site form posts (they cannot set this type).
-  if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
-    throw HttpError(415, "body: send Content-Type: application/json");
+  require_json(req);
   const nlohmann::json body = checked_json_object(req.body);
   const int64_t sample_id = integer_field(body, "sample_id");
-  const std::string annotator = checked_annotator(string_field(body, "annotator"));
+  // "annotator" may be left out; given, it must be the session's own name.
+  const std::optional<std::string> named =
+      body.contains("annotator")
+          ? std::optional<std::string>(checked_annotator(string_field(body, "annotator")))
+          : std::nullopt;
   const Label label = checked_label(string_field(body, "label"));
+  const std::string token = session_token(req);
+  const std::string annotator = session_name(app, token);
+  if (named && *named != annotator)
+    throw HttpError(403, "annotator: this session labels as " + annotator);
   if (!app.store.sample(sample_id))
     throw HttpError(404, "sample_id: no sample " + std::to_string(sample_id));
   const bool replaced = app.store.add_vote(sample_id, annotator, label);
+  app.sessions.voted(token, sample_id);
   send_json(res, 201,
             {{"sample_id", sample_id},
              {"annotator", annotator},
@@ -72,8 +119,17 @@ void post_label(App& app, const httplib::Request& req, httplib::Response& res) {
 }
 
 void undo_last(App& app, const httplib::Request& req, httplib::Response& res) {
-  const auto vote = app.store.undo_last_vote(annotator_param(req));
+  const std::optional<std::string> named =
+      req.has_param("annotator") ? std::optional<std::string>(annotator_param(req)) : std::nullopt;
+  const std::string token = session_token(req);
+  const std::string annotator = session_name(app, token);
+  if (named && *named != annotator)
+    throw HttpError(403, "annotator: this session labels as " + annotator);
+  // Only votes this session cast: its name may hold votes of an earlier server run.
+  if (!app.sessions.has_votes(token)) throw HttpError(404, "nothing to undo in this session");
+  const auto vote = app.store.undo_last_vote(annotator);
   if (!vote) throw HttpError(404, "nothing to undo");
+  app.sessions.undone(token, vote->sample_id);
   nlohmann::json body = {{"sample_id", vote->sample_id}, {"label", label_name(vote->label)}};
   if (const auto sample = app.store.sample(vote->sample_id)) body["sample"] = sample_json(*sample);
   send_json(res, 200, body);
@@ -86,7 +142,7 @@ std::string order_in_use(const std::optional<std::string>& model) {
 
 // The labelling page's header line: this annotator's count today and the project's progress.
 void get_progress(App& app, const httplib::Request& req, httplib::Response& res) {
-  const std::string annotator = annotator_param(req);
+  const std::string annotator = reader_name(app, req);
   const StatusReport report = app.store.status();
   int64_t today = 0, votes = 0;
   for (const auto& a : report.annotators)
@@ -106,6 +162,12 @@ void get_progress(App& app, const httplib::Request& req, httplib::Response& res)
 }  // namespace
 
 void add_label_routes(httplib::Server& server, App& app) {
+  server.Post("/api/session", [&app](const httplib::Request& req, httplib::Response& res) {
+    post_session(app, req, res);
+  });
+  server.Get("/api/session", [&app](const httplib::Request& req, httplib::Response& res) {
+    get_session(app, req, res);
+  });
   server.Get("/api/next", [&app](const httplib::Request& req, httplib::Response& res) {
     get_next(app, req, res);
   });

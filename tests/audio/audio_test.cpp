@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <numeric>
 
 #include "audio/audio.h"
@@ -184,6 +185,26 @@ TEST(Decoder, BadInputsNameTheFileAndTheReason) {
   const std::string gutted_error = error_of([&] { decode_mono(gutted, 22050); });
   EXPECT_EQ(gutted_error.rfind(gutted.string() + ": ", 0), 0u) << gutted_error;
   EXPECT_NE(gutted_error, "(no error)");
+}
+
+TEST(Decoder, SamplesThatAreNotAudioAreRefusedNamingTheFileAndTime) {
+  // A float WAV can hold NaN, infinity or 1e30; the log-mel features of such samples are NaN,
+  // which once hung detection. A NaN every 1000th sample from 2 s on, then each kind alone.
+  TempDir dir;
+  for (const float bad : {std::nanf(""), std::numeric_limits<float>::infinity(), 1e30f}) {
+    auto samples = tone(12.0, 22050);
+    for (size_t i = 2 * 22050; i < samples.size(); i += 1000) samples[i] = bad;
+    const fs::path file = dir / "broken float.wav";
+    testing::write_float_wav(file, samples, 22050);
+    const std::string message = error_of([&] { decode_mono(file, 22050); });
+    EXPECT_EQ(message.rfind(file.string() + ": holds samples that are not audio", 0), 0u)
+        << message;
+    EXPECT_NE(message.find("from 2.00 s on"), std::string::npos) << message;
+  }
+  // A float master peaking a little above full scale is still audio.
+  auto loud = tone(1.0, 22050, 1, 440, 1.5);
+  testing::write_float_wav(dir / "loud.wav", loud, 22050);
+  EXPECT_EQ(decode_mono(dir / "loud.wav", 22050).size(), loud.size());
 }
 
 TEST(WriteAudio, RefusesUnknownExtensionsAndShapes) {

@@ -118,6 +118,15 @@ async function main() {
     const cli = JSON.parse(saxdetect("status", "--json"));
     assert.equal(cli.votes, clips);
 
+    // The intro's form opened a session: an HttpOnly, SameSite=Strict cookie. Without it
+    // nobody votes or undoes as this name.
+    const [session] = (await context.cookies()).filter((c) => c.name === "saxdetect_session");
+    assert.ok(session && session.httpOnly && session.sameSite === "Strict", "session cookie");
+    assert.equal(await page.evaluate(() => document.cookie.includes("saxdetect_session")), false);
+    const forged = await fetch(url + "api/labels/last?annotator=" + encodeURIComponent(annotator),
+      { method: "DELETE" });
+    assert.equal(forged.status, 401);
+
     // Status page: the name appears as text in the table, never as markup.
     await page.goto(url + "status");
     await page.waitForSelector("#annotators tbody tr");

@@ -1,4 +1,5 @@
 // Sliding-window analysis with a fake tone scorer on audio whose sax stretches are known.
+#include <cmath>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -290,6 +291,44 @@ TEST(AnalyseFile, AScorerErrorStopsTheDecodingThread) {
       EXPECT_NE(std::string(e.what()).find("long.wav"), std::string::npos) << e.what();
     }
   }
+}
+
+// A broken model: NaN for every window from the n-th on.
+class NanScorer : public ToneScorer {
+ public:
+  std::vector<float> score_sliding(const float* audio, size_t count, size_t hop) override {
+    auto p = ToneScorer::score_sliding(audio, count, hop);
+    for (size_t i = 0; i < p.size(); ++i)
+      if (seen_ + i >= 3) p[i] = std::nanf("");
+    seen_ += p.size();
+    return p;
+  }
+
+ private:
+  size_t seen_ = 0;
+};
+
+TEST(Analyse, ANaNProbabilityIsAnErrorNamingTheFileAndTime) {
+  NanScorer scorer;
+  const std::string message = error_of([&] {
+    analyse(song_with_sax(20, {{2, 8}}), scorer, with_hop(1.0, 5));
+  });
+  EXPECT_EQ(message.rfind("song: scorer tone gave a probability that is not a number", 0), 0u)
+      << message;
+  EXPECT_NE(message.find("window at 3.0 s"), std::string::npos) << message;
+}
+
+TEST(AnalyseFile, AFloatFileHoldingNaNIsRefusedByName) {
+  // A NaN every 1000th sample (a float WAV) once hung the analysis forever.
+  TempDir dir;
+  auto audio = song_with_sax(12, {{2, 8}});
+  for (size_t i = 0; i < audio.size(); i += 1000) audio[i] = std::nanf("");
+  write_float_wav(dir / "nan.wav", audio, kFakeRate);
+  ToneScorer scorer;
+  const std::string message =
+      error_of([&] { detect::analyse_file(dir / "nan.wav", scorer, Options{}); });
+  EXPECT_EQ(message.rfind((dir / "nan.wav").string() + ": holds samples that are not audio", 0), 0u)
+      << message;
 }
 
 TEST(AnalyseFile, UnreadableFileErrorNamesIt) {

@@ -1,5 +1,7 @@
 // Smoothing on hand-made probability sequences: median filter, hysteresis, gap merging and
 // minimum length. Windows are 1 s apart and 1 s long here, so window i is the slot [i, i+1).
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "detect/detect.h"
@@ -34,6 +36,31 @@ TEST(MedianFilter, RemovesIsolatedSpikesAndKeepsSteps) {
   // Length 5: a 2-window dip inside a long run disappears too.
   EXPECT_EQ(median_filter({1, 1, 1, 0, 0, 1, 1, 1}, 5),
             (std::vector<float>{1, 1, 1, 1, 1, 1, 1, 1}));
+}
+
+TEST(MedianFilter, NaNSortsBelowEveryNumber) {
+  // NaN has no order for nth_element (undefined behaviour); here it counts as no sax.
+  const float nan = std::nanf("");
+  const auto out = median_filter({nan, 1, 1, nan, 0}, 3);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_TRUE(std::isnan(out[0]));  // its window holds only itself at the edge
+  EXPECT_EQ(out[1], 1);
+  EXPECT_EQ(out[2], 1);
+  EXPECT_EQ(out[3], 0);
+  EXPECT_EQ(out[4], 0);
+}
+
+TEST(Smoothing, NaNProbabilitiesEndRunsAndTheScanFinishes) {
+  // The scan once never moved past a NaN (neither below exit nor at or above it).
+  const float nan = std::nanf("");
+  const std::vector<float> p{nan, 0.9f, nan, 0.9f, 0.9f, nan, nan, 0.2f};
+  Smoothing s = plain();
+  s.exit = 0.5;
+  EXPECT_EQ(spans(p, s, 0.5), (Spans{{1, 2}, {3, 5}}));
+  s.median_windows = 3;
+  for (const auto& segment : segments_from_probabilities(p, 1.0, 1.0, p.size(), s, 0.5))
+    EXPECT_TRUE(std::isfinite(segment.probability));
+  EXPECT_TRUE(spans(std::vector<float>(50, nan), plain(), 0.5).empty());
 }
 
 TEST(Smoothing, PlainThresholdMakesOneSegmentPerRun) {

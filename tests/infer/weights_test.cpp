@@ -1,8 +1,10 @@
 #include "infer/weights.h"
 
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <limits>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -56,6 +58,20 @@ TEST(Weights, MissingOrMisshapenTensorNamesFileAndTensor) {
   const auto shape = error_of([&] { read.at("head.1.bias", {2}); });
   EXPECT_NE(shape.find("head.1.bias has shape [1], the architecture needs [2]"), std::string::npos)
       << shape;
+}
+
+TEST(Weights, NonFiniteValuesAreRefusedAtLoadNamingTheTensor) {
+  // A model with NaN weights scored NaN for every window, which once hung detection.
+  testing::TempDir dir;
+  for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    WeightsFile({}, {{"features.0.weight", {{2}, {1, 2}}}, {"head.1.bias", {{2}, {0, bad}}}})
+        .write(dir / "w.safetensors");
+    const auto message = error_of([&] { WeightsFile::read(dir / "w.safetensors"); });
+    EXPECT_NE(message.find("w.safetensors"), std::string::npos) << message;
+    EXPECT_NE(message.find("tensor head.1.bias holds a value that is not finite"),
+              std::string::npos)
+        << message;
+  }
 }
 
 TEST(Weights, GarbledFilesAreRefusedByName) {

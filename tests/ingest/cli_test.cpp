@@ -96,12 +96,47 @@ TEST(IngestCommand, ExitStatusAndOneLineErrors) {
   EXPECT_NE(out.find("error: " + (dir / "bad/text.mp3").string() + ": "), std::string::npos);
   EXPECT_NE(out.find("2 failed"), std::string::npos) << out;
 
+  // Exit status: 1 nothing done, 2 partly done, 0 all done (the failures once gave 0).
+  EXPECT_EQ(run_saxdetect(home + "ingest " + (dir / "bad").string(), &out), 1) << out;
   write_tone_file(dir / "bad/fine.wav", 5.0, 22050, 1);
-  EXPECT_EQ(run_saxdetect(home + "ingest " + (dir / "bad").string(), &out), 0) << out;
+  EXPECT_EQ(run_saxdetect(home + "ingest " + (dir / "bad").string(), &out), 2) << out;
   EXPECT_NE(out.find("ingested 1 of 3 files"), std::string::npos) << out;
+  EXPECT_EQ(run_saxdetect(home + "ingest " + (dir / "bad/fine.wav").string(), &out), 0) << out;
+  write_tone_file(dir / "short/moment.wav", 0.05, 22050, 1);
+  write_tone_file(dir / "short/fine.wav", 5.0, 22050, 1, 300);
+  EXPECT_EQ(run_saxdetect(home + "ingest " + (dir / "short").string(), &out), 2) << out;
+  EXPECT_NE(out.find((dir / "short/moment.wav").string() + ": gave no sample"), std::string::npos)
+      << out;
+  EXPECT_EQ(run_saxdetect(home + "ingest --help", &out), 0);
+  EXPECT_NE(out.find("Exit status: 0 when every input was done, 1 when none was, 2 when only"),
+            std::string::npos)
+      << out;
 
   EXPECT_NE(run_saxdetect(home + "ingest " + (dir / "nothing-here").string(), &out), 0);
   EXPECT_NE(run_saxdetect(home + "ingest --length 0 " + (dir / "bad").string(), &out), 0);
+}
+
+TEST(IngestCommand, AReadOnlyHomeSaysSo) {
+  // It once said "unable to open database file (in: PRAGMA journal_mode = WAL)".
+  TempDir dir;
+  const fs::path home = dir / "home";
+  write_tone_file(dir / "song.wav", 5.0, 22050, 1);
+  std::string out;
+  ASSERT_EQ(run_saxdetect("--home " + home.string() + " ingest " + (dir / "song.wav").string(),
+                          &out),
+            0)
+      << out;
+  // A read-only bind mount in a mount namespace of its own (root ignores file modes).
+  const std::string mount = "mount --bind " + home.string() + " " + home.string() +
+                            " && mount -o remount,bind,ro " + home.string();
+  if (testing::run_shell("unshare -m sh -c '" + mount + "'") != 0)
+    GTEST_SKIP() << "cannot make a read-only mount here";
+  const int status = testing::run_shell("unshare -m sh -c '" + mount + " && " + SAXDETECT_BIN +
+                                            " --home " + home.string() + " status'",
+                                        &out);
+  EXPECT_NE(status, 0) << out;
+  EXPECT_NE(out.find("is read-only"), std::string::npos) << out;
+  EXPECT_NE(out.find(home.string()), std::string::npos) << out;
 }
 
 TEST(StatusCommand, JsonCountsSourcesSamplesAndVotes) {

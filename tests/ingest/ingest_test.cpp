@@ -137,6 +137,18 @@ TEST_F(IngestTest, EveryBadInputIsOneLineNamingTheFileAndTheRestGoesOn) {
   EXPECT_EQ(folders, 1);
 }
 
+TEST_F(IngestTest, AFileTooShortForOneSampleIsNamed) {
+  // A truncated MP3 that decodes to a moment was "ingested" without a word.
+  const fs::path moment = library / "moment.wav";
+  write_tone_file(moment, 0.05, 22050, 1);
+  const IngestSummary summary = run({moment});
+  EXPECT_EQ(summary.ingested, 1u);
+  EXPECT_EQ(summary.empty, 1u);
+  ASSERT_EQ(summary.errors.size(), 1u);
+  EXPECT_EQ(summary.errors[0].rfind(moment.string() + ": gave no sample (0.05 s of audio", 0), 0u)
+      << summary.errors[0];
+}
+
 TEST_F(IngestTest, TruncatedFileKeepsTheSamplesThatDecode) {
   const fs::path whole = library / "whole.mp3";
   write_tone_file(whole, 21.0, 44100, 2);
@@ -258,6 +270,23 @@ TEST(FindAudioFiles, WalksFoldersSortedAndKeepsExplicitFiles) {
   EXPECT_EQ(files,
             (std::vector<fs::path>{dir / "a/1.FLAC", dir / "a/b/2.mp3", dir / "explicit.txt"}));
   EXPECT_EQ(errors, std::vector<std::string>{(dir / "nope").string() + ": no such file or folder"});
+}
+
+TEST(FindAudioFiles, BrokenLinksAreReportedNotSkipped) {
+  TempDir dir;
+  write_bytes(dir / "a/1.mp3", "x");
+  fs::create_symlink(dir / "gone.mp3", dir / "a/2.mp3");
+  fs::create_symlink(dir / "gone-folder", dir / "a/old albums");
+  fs::create_directory_symlink(dir / "a", dir / "a/loop");  // a linked folder is not entered
+  std::vector<std::string> errors;
+  const auto files = find_audio_files({dir / "a"}, errors);
+  EXPECT_EQ(files, std::vector<fs::path>{dir / "a/1.mp3"});
+  std::sort(errors.begin(), errors.end());
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{(dir / "a/2.mp3").string() + ": broken link (to " +
+                                          (dir / "gone.mp3").string() + ")",
+                                      (dir / "a/old albums").string() + ": broken link (to " +
+                                          (dir / "gone-folder").string() + ")"}));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -19,6 +20,30 @@ namespace fs = std::filesystem;
 void write_bytes(const fs::path& path, const std::string& bytes) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << bytes;
+}
+
+namespace {
+void append_le(std::string& out, uint32_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+}  // namespace
+
+void write_float_wav(const fs::path& path, const std::vector<float>& samples, int rate) {
+  const auto data_bytes = static_cast<uint32_t>(samples.size() * sizeof(float));
+  std::string out = "RIFF";
+  append_le(out, 36 + data_bytes, 4);
+  out += "WAVEfmt ";
+  append_le(out, 16, 4);                               // fmt chunk size
+  append_le(out, 3, 2);                                // IEEE float
+  append_le(out, 1, 2);                                // mono
+  append_le(out, static_cast<uint32_t>(rate), 4);      // sample rate
+  append_le(out, static_cast<uint32_t>(rate) * 4, 4);  // byte rate
+  append_le(out, 4, 2);                                // block align
+  append_le(out, 32, 2);                               // bits per sample
+  out += "data";
+  append_le(out, data_bytes, 4);
+  out.append(reinterpret_cast<const char*>(samples.data()), data_bytes);  // little-endian hosts
+  write_bytes(path, out);
 }
 
 std::string error_of(const std::function<void()>& action) {

@@ -28,6 +28,11 @@ std::vector<float> tone(double seconds, int rate, int channels = 1, double hz = 
 // Writes `bytes` to `path` as they are, creating its folder; replaces an existing file.
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 
+// Writes mono 32-bit float samples as a WAV file (format 3, IEEE float) exactly as given:
+// write_audio writes 16-bit PCM, which cannot hold NaN, infinity or 1e30.
+void write_float_wav(const std::filesystem::path& path, const std::vector<float>& samples,
+                     int rate);
+
 // The message of the sax::Error `action` throws, or "(no error)" when it throws none.
 std::string error_of(const std::function<void()>& action);
 

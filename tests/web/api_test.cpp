@@ -118,13 +118,13 @@ TEST_F(WebTest, PrefetchSkipsTheClipOnScreen) {
 TEST_F(WebTest, SecondVoteOnAClipReplacesTheFirst) {
   const auto ids = add_source("song", 1);
   start();
-  auto first = client().Post(
+  auto first = client_as("ana").Post(
       "/api/labels",
       R"({"sample_id":)" + std::to_string(ids[0]) + R"(,"annotator":"ana","label":"sax"})",
       "application/json");
   ASSERT_EQ(first->status, 201);
   EXPECT_EQ(json_of(first).at("replaced"), false);
-  auto second = client().Post(
+  auto second = client_as("ana").Post(
       "/api/labels",
       R"({"sample_id":)" + std::to_string(ids[0]) + R"(,"annotator":"ana","label":"not_sax"})",
       "application/json");
@@ -141,7 +141,7 @@ TEST_F(WebTest, UndoRemovesTheLastVoteAndReturnsTheClip) {
   start();
   ASSERT_EQ(post_vote(ids[0], "ana", "sax"), 201);
   ASSERT_EQ(post_vote(ids[1], "ana", "not_sax"), 201);
-  auto undone = client().Delete("/api/labels/last?annotator=ana");
+  auto undone = client_as("ana").Delete("/api/labels/last");
   ASSERT_EQ(undone->status, 200) << undone->body;
   const auto body = json_of(undone);
   EXPECT_EQ(body.at("sample_id"), ids[1]);
@@ -149,8 +149,8 @@ TEST_F(WebTest, UndoRemovesTheLastVoteAndReturnsTheClip) {
   EXPECT_EQ(body.at("sample").at("id"), ids[1]);
   EXPECT_EQ(status().at("votes"), 1);
   EXPECT_EQ(next_id("ana"), ids[1]);  // the undone clip is offered again
-  ASSERT_EQ(client().Delete("/api/labels/last?annotator=ana")->status, 200);
-  auto nothing = client().Delete("/api/labels/last?annotator=ana");
+  ASSERT_EQ(client_as("ana").Delete("/api/labels/last")->status, 200);
+  auto nothing = client_as("ana").Delete("/api/labels/last");
   EXPECT_EQ(nothing->status, 404);
   EXPECT_TRUE(json_of(nothing).contains("error"));
 }

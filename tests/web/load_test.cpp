@@ -21,11 +21,15 @@ TEST_F(WebTest, ThirtyTwoConcurrentClientsLoseNoVote) {
   std::mutex mutex;
   std::vector<std::string> failures;
   std::vector<std::thread> clients;
+  std::vector<std::string> cookies;
+  for (int c = 0; c < kClients; ++c)
+    cookies.push_back(session_cookie("client" + std::to_string(c)));
   for (int c = 0; c < kClients; ++c)
     clients.emplace_back([&, c] {
       auto http = client();  // one keep-alive connection per labeller
       http.set_keep_alive(true);
       http.set_tcp_nodelay(true);
+      http.set_default_headers({{"Cookie", cookies[c]}});
       const std::string annotator = "client" + std::to_string(c);
       // Every clip twice: the second vote replaces the first, so counts stay exact.
       for (int round = 0; round < 2; ++round)
@@ -62,15 +66,15 @@ TEST_F(WebTest, ServerSurvivesClientsThatHangUpMidRequest) {
   start();
   const std::vector<std::string> cut_short = {
       // Headers and half the promised body, then gone.
-      "POST /api/labels HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
       "Content-Length: 500\r\n\r\n{\"sample_id\":",
       // Half a header.
-      "GET /api/next?annotator=ana HTTP/1.1\r\nHost: x\r\nX-Half",
+      "GET /api/next?annotator=ana HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half",
       // Half a request line.
       "GET /spectrograms/",
       // Complete requests whose answers nobody reads.
-      "GET /media/samples/song/clip0.mp3 HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /spectrograms/" + std::to_string(ids[0]) + ".png HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /media/samples/song/clip0.mp3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /spectrograms/" + std::to_string(ids[0]) + ".png HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
   };
   for (int round = 0; round < 5; ++round)
     for (const auto& request : cut_short) {

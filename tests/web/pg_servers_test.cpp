@@ -153,6 +153,14 @@ TEST(PgServeProcesses, ClientsSpreadOverTwoServersLoseAndDuplicateNoVote) {
         const std::lock_guard<std::mutex> lock(mutex);
         failures.push_back(annotator + ": " + what);
       };
+      // Sessions live in each server's memory: one per server, as one name.
+      for (auto& server : http) {
+        auto opened = server->Post("/api/session", nlohmann::json{{"name", annotator}}.dump(),
+                                   "application/json");
+        if (!opened || opened->status != 201) return fail("POST /api/session");
+        const std::string cookie = opened->get_header_value("Set-Cookie");
+        server->set_default_headers({{"Cookie", cookie.substr(0, cookie.find(';'))}});
+      }
       auto vote = [&](int server, int64_t id, const std::string& label) {
         const nlohmann::json body = {{"sample_id", id}, {"annotator", annotator}, {"label", label}};
         auto result = http[server]->Post("/api/labels", body.dump(), "application/json");

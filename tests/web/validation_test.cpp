@@ -15,10 +15,11 @@ class ValidationTest : public WebTest {
     start();
   }
 
-  // POSTs a raw body; expects `status` and a JSON {"error": ...} naming the problem.
+  // POSTs a raw body in a session as "ana"; expects `status` and a JSON {"error": ...} naming
+  // the problem.
   void expect_rejected(const std::string& body, int status, const std::string& mentions,
                        const std::string& type = "application/json") {
-    auto result = client().Post("/api/labels", body, type);
+    auto result = client_as("ana").Post("/api/labels", body, type);
     ASSERT_TRUE(result);
     EXPECT_EQ(result->status, status) << body;
     const auto json = json_of(result);
@@ -45,7 +46,7 @@ TEST_F(ValidationTest, BadFieldsAre400) {
   expect_rejected(vote_body(std::to_string(sample_), "ana", "sax"), 400, "sample_id");
   expect_rejected(vote_body(-3, "ana", "sax"), 400, "sample_id");
   expect_rejected(vote_body(1.5, "ana", "sax"), 400, "sample_id");
-  expect_rejected(R"({"sample_id":1,"label":"sax"})", 400, "annotator");
+  expect_rejected(vote_body(sample_, "bob", "sax"), 403, "this session labels as ana");
   EXPECT_EQ(status().at("votes"), 0);
 }
 
@@ -121,13 +122,13 @@ TEST_F(ValidationTest, MediaIsServedOnlyFromTheHome) {
   };
   for (const auto& path : attacks) {
     const std::string response =
-        raw_request("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        raw_request("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(response.rfind("HTTP/1.1 404", 0), 0u) << path << "\n" << response.substr(0, 80);
     EXPECT_EQ(response.find("secret outside"), std::string::npos) << path;
     EXPECT_EQ(response.find("SQLite format"), std::string::npos) << path;
   }
   const std::string allowed = raw_request(
-      "GET /media/samples/song/clip0.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      "GET /media/samples/song/clip0.mp3 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(allowed.rfind("HTTP/1.1 200", 0), 0u);
 }
 

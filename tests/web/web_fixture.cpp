@@ -71,10 +71,28 @@ httplib::Client WebTest::client() const {
   return client;
 }
 
+std::string WebTest::session_cookie(const std::string& annotator) {
+  if (auto found = cookies_.find(annotator); found != cookies_.end()) return found->second;
+  const nlohmann::json body = {{"name", annotator}};
+  auto result = client().Post("/api/session", body.dump(), "application/json");
+  if (!result || result->status != 201) {
+    ADD_FAILURE() << "no session for " << annotator << ": " << (result ? result->body : "");
+    return "";
+  }
+  const std::string cookie = result->get_header_value("Set-Cookie");
+  return cookies_[annotator] = cookie.substr(0, cookie.find(';'));
+}
+
+httplib::Client WebTest::client_as(const std::string& annotator) {
+  httplib::Client c = client();
+  c.set_default_headers({{"Cookie", session_cookie(annotator)}});
+  return c;
+}
+
 int WebTest::post_vote(int64_t sample_id, const std::string& annotator, const std::string& label) {
   const nlohmann::json body = {
       {"sample_id", sample_id}, {"annotator", annotator}, {"label", label}};
-  auto result = client().Post("/api/labels", body.dump(), "application/json");
+  auto result = client_as(annotator).Post("/api/labels", body.dump(), "application/json");
   return result ? result->status : -1;
 }
 
@@ -89,20 +107,29 @@ int64_t WebTest::next_id(const std::string& annotator, const std::string& extra)
   return json_of(result).at("id").get<int64_t>();
 }
 
-std::string WebTest::raw_request(const std::string& request) const {
+int WebTest::connect_socket() const {
   const int sock = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port_));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(sock);
+    return -1;
+  }
+  return sock;
+}
+
+std::string WebTest::raw_request(const std::string& request) const {
+  const int sock = connect_socket();
   std::string response;
-  if (connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+  if (sock >= 0 &&
       send(sock, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) {
     char buffer[4096];
     ssize_t got;
     while ((got = recv(sock, buffer, sizeof buffer, 0)) > 0) response.append(buffer, got);
   }
-  close(sock);
+  if (sock >= 0) close(sock);
   return response;
 }
 

@@ -123,9 +123,9 @@ class EfficientAtScorer : public Scorer {
   double threshold_, step_threshold_;
 };
 
-// The probability at which the zero-shot detector says "sax": on the real mixes of
-// ../shared/data/real-dev, a file's most saxophone-like window reached it in 10 of 15 excerpts
-// with saxophone and 5 of 38 without (0.1: 11 and 7; 0.4: 8 and 2).
+// The probability at which the zero-shot detector says "sax", chosen on real recordings (the
+// mixes of ../shared/data/real-dev; docs/experiments/2026-12-07-real-music.md): AudioSet's
+// Saxophone output is cautious in a full band, so its best threshold lies well below 0.5.
 inline constexpr double kEfficientAtZeroShotThreshold = 0.2;
 
 // The built-in model, zero-shot (no head).

@@ -81,7 +81,7 @@ void answer_exception(const httplib::Request& req, httplib::Response& res,
 
 std::string exposure_warning(const WebOptions& options) {
   if (is_loopback(options.host) || !options.admin_token.empty()) return "";
-  return "warning: " + (is_wildcard(options.host) ? std::string("every address") : options.host) +
+  return (is_wildcard(options.host) ? std::string("every address") : options.host) +
          " is reachable from other machines and no --admin-token is set: anyone who can connect "
          "can label, and admin actions are off; set --admin-token to manage votes";
 }

@@ -56,8 +56,8 @@ struct WebOptions {
   ScanModelId scan_model_id;
 };
 
-// A warning for a server reachable from other machines with no admin token (empty when none
-// is due); start() logs it and `serve` prints it.
+// A warning (without a "warning:" prefix) for a server reachable from other machines with no
+// admin token, empty when none is due; start() logs it.
 std::string exposure_warning(const WebOptions& options);
 
 // Whether a request's Host header ("name:port", "[::1]:port") names this server.

@@ -34,9 +34,13 @@ fs::path reference_dir() {
 
 const WeightsFile& weights() { return efficientat_weights(); }
 
-nlohmann::json golden() {
-  std::ifstream in(reference_dir() / "golden.json");
-  return nlohmann::json::parse(in);
+// The reference's outputs per WAV (kept alive for the loops that iterate it).
+const nlohmann::json& golden() {
+  static const nlohmann::json j = [] {
+    std::ifstream in(reference_dir() / "golden.json");
+    return nlohmann::json::parse(in);
+  }();
+  return j;
 }
 
 torch::Tensor log_mel_of(const std::string& wav) {

@@ -58,8 +58,9 @@ nlohmann::json read_json(const fs::path& path) {
 }
 
 std::set<std::string> tensor_names(const fs::path& file) {
+  const auto weights = WeightsFile::read(file);
   std::set<std::string> names;
-  for (const auto& [name, tensor] : WeightsFile::read(file).tensors()) names.insert(name);
+  for (const auto& [name, tensor] : weights.tensors()) names.insert(name);
   return names;
 }
 
@@ -227,8 +228,8 @@ TEST_F(EfficientatTraining, KindCnnStillTrainsTheCnn) {
   EXPECT_EQ(current_model(home), "c1");
 }
 
-// Validation labels inverted against the training labels: whatever the head learns from the
-// training samples ranks the validation samples worse than the untrained model did.
+// Training labels inverted against the validation labels (the truth): the head learns the
+// opposite of what the validation samples say, which the untrained model already ranks well.
 TEST_F(EfficientatTraining, WorseThanZeroShotIsReportedAndNotMadeCurrent) {
   const auto home = labelled_home("worse");
   auto store = open_store(Home{home});
@@ -238,7 +239,7 @@ TEST_F(EfficientatTraining, WorseThanZeroShotIsReportedAndNotMadeCurrent) {
   const auto samples = store->labeled_samples();
   const auto split =
       grouped_split(samples, config.validation_fraction, config.test_fraction, config.split_seed);
-  for (size_t i : split.validation)
+  for (size_t i : split.train)
     store->add_vote(samples[i].sample.id, "tester",
                     samples[i].label == Label::sax ? Label::not_sax : Label::sax);
   TrainOptions options;

@@ -30,8 +30,10 @@ FeatureConfig small_features() {
   return f;
 }
 
+// The CNN: train_core (the resume tests) trains the kind the config names.
 TrainConfig small_config() {
   TrainConfig c;
+  c.kind = "cnn";
   c.features = small_features();
   c.net.depth = 3;
   c.net.channels = 8;

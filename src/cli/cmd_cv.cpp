@@ -13,6 +13,24 @@ namespace sax::cli {
 
 namespace {
 
+// The labels' worth fold by fold: the trained model's test figures beside the untrained one's.
+void print_against_zero_shot(const CvResult& cv) {
+  fmt::print(
+      "  zero-shot on the same folds: balanced accuracy {:.3f} +/- {:.3f}, ROC-AUC {:.3f} +/- "
+      "{:.3f}\n",
+      cv.zero_shot_mean.balanced_accuracy, cv.zero_shot_spread.balanced_accuracy,
+      cv.zero_shot_mean.roc_auc, cv.zero_shot_spread.roc_auc);
+  int below = 0;
+  for (size_t k = 0; k < cv.folds.size(); ++k) {
+    fmt::print("  fold {}: ROC-AUC {:.3f} (zero-shot {:.3f}), balanced accuracy {:.3f} ({:.3f})\n",
+               k + 1, cv.folds[k].roc_auc, cv.zero_shot_folds[k].roc_auc,
+               cv.folds[k].balanced_accuracy, cv.zero_shot_folds[k].balanced_accuracy);
+    below += cv.folds[k].roc_auc < cv.zero_shot_folds[k].roc_auc;
+  }
+  fmt::print("  folds where training ranked worse than zero-shot: {} of {}\n", below,
+             cv.folds.size());
+}
+
 void run_cv(const GlobalOptions& global, const std::string& config_file, int folds,
             const std::string& json_out) {
   const TrainConfig config = config_file.empty() ? TrainConfig{} : load_train_config(config_file);
@@ -25,6 +43,7 @@ void run_cv(const GlobalOptions& global, const std::string& config_file, int fol
                              "roc_auc", "pr_auc", "threshold"})
     fmt::print("  {:<18} {:.3f} +/- {:.3f}\n", metric, mean[metric].get<double>(),
                spread[metric].get<double>());
+  if (!cv.zero_shot_folds.empty()) print_against_zero_shot(cv);
   if (!json_out.empty()) {
     std::ofstream out(json_out);
     out << nlohmann::json(cv).dump(2) << "\n";

@@ -102,7 +102,6 @@ void run_demo(const GlobalOptions& global, const DemoOptions& demo) {
 
   step(5, "Fine-tuning it on the labels");
   TrainConfig config;
-  config.kind = "cnn";  // the demo shows what training on synthesised music alone gives
   if (demo.epochs > 0) config.epochs = demo.epochs;
   TrainOptions train_options;
   train_options.name = "demo";

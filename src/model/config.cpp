@@ -210,6 +210,7 @@ void to_json(nlohmann::json& j, const TrainResult& r) {
 
 void to_json(nlohmann::json& j, const ZeroShotCheck& z) {
   j = {{"validation", z.validation},
+       {"test", z.test},
        {"validation_loss", z.validation_loss},
        {"trained_validation_loss", z.trained_validation_loss}};
 }
@@ -219,6 +220,9 @@ void to_json(nlohmann::json& j, const CvResult& r) {
        {"mean", r.mean},
        {"spread", r.spread},
        {"desert_restarts", r.desert_restarts}};
+  if (!r.zero_shot_folds.empty())
+    j["zero_shot"] = {
+        {"folds", r.zero_shot_folds}, {"mean", r.zero_shot_mean}, {"spread", r.zero_shot_spread}};
 }
 
 }  // namespace sax

@@ -154,16 +154,16 @@ const std::vector<std::pair<const char*, double Metrics::*>>& metric_fields() {
   return fields;
 }
 
-void summarise(CvResult& cv) {
-  const double n = static_cast<double>(cv.folds.size());
+// Mean and spread of every metric over folds; the confusion counts are summed.
+void summarise(const std::vector<Metrics>& folds, Metrics& mean, Metrics& spread) {
+  const double n = static_cast<double>(folds.size());
   for (const auto& [name, field] : metric_fields()) {
     double sum = 0, sq = 0;
-    for (const auto& m : cv.folds) sum += m.*field, sq += (m.*field) * (m.*field);
-    cv.mean.*field = sum / n;
-    cv.spread.*field = std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
+    for (const auto& m : folds) sum += m.*field, sq += (m.*field) * (m.*field);
+    mean.*field = sum / n;
+    spread.*field = std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
   }
-  for (const auto& m : cv.folds)
-    cv.mean.tp += m.tp, cv.mean.fp += m.fp, cv.mean.tn += m.tn, cv.mean.fn += m.fn;
+  for (const auto& m : folds) mean.tp += m.tp, mean.fp += m.fp, mean.tn += m.tn, mean.fn += m.fn;
 }
 
 }  // namespace
@@ -253,11 +253,14 @@ CvResult cross_validate(Store& store, const Home& home, const TrainConfig& confi
     const auto trained = train_core(source, data.labels, data.frames, split, config, {}, options);
     if (trained.result.stopped) throw Error("cross-validation interrupted");
     cv.folds.push_back(trained.result.test);
+    if (trained.result.zero_shot) cv.zero_shot_folds.push_back(trained.result.zero_shot->test);
     cv.desert_restarts += trained.result.desert_restarts;
     spdlog::info("fold {}/{}: balanced accuracy {:.3f}, ROC-AUC {:.3f}", k + 1, folds,
                  trained.result.test.balanced_accuracy, trained.result.test.roc_auc);
   }
-  summarise(cv);
+  summarise(cv.folds, cv.mean, cv.spread);
+  if (!cv.zero_shot_folds.empty())
+    summarise(cv.zero_shot_folds, cv.zero_shot_mean, cv.zero_shot_spread);
   return cv;
 }
 

@@ -218,6 +218,7 @@ void from_json(const nlohmann::json& j, SeedRun& s);
 // (higher class-weighted loss) is flagged and never made current: labels must not make it worse.
 struct ZeroShotCheck {
   Metrics validation;                  // of the untrained model, at its own best threshold
+  Metrics test;                        // of the untrained model, at that threshold
   double validation_loss = 0;          // class-weighted, as training's validation loss
   double trained_validation_loss = 0;  // the same for the trained model
   bool worse = false;
@@ -304,6 +305,10 @@ struct CvResult {
   std::vector<Metrics> folds;
   Metrics mean, spread;  // spread: standard deviation of each metric over the folds
   int desert_restarts = 0;
+  // A kind that starts as a detector: the untrained model on each fold's test samples, so that
+  // what the labels bought is read fold by fold.
+  std::vector<Metrics> zero_shot_folds;
+  Metrics zero_shot_mean, zero_shot_spread;
 };
 void to_json(nlohmann::json& j, const CvResult& r);
 // Grouped k-fold over the non-test samples (the fixed test set stays out of tuning).

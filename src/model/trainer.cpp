@@ -695,6 +695,10 @@ std::optional<ZeroShotCheck> measure_zero_shot(const ModelKind& kind, const Feat
   z.validation = compute_metrics(eval.probabilities, validation_labels,
                                  choose_threshold(eval.probabilities, validation_labels));
   z.validation_loss = eval.loss;
+  const auto test_labels = labels_of(labels, split.test);
+  if (!split.test.empty())
+    z.test = compute_metrics(predict(kind.create(), kind, data, split.test), test_labels,
+                             z.validation.threshold);
   spdlog::log(options.quiet ? spdlog::level::debug : spdlog::level::info,
               "zero-shot on the validation samples: ROC-AUC {:.3f}, loss {:.4f}",
               z.validation.roc_auc, z.validation_loss);

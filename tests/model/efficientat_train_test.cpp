@@ -260,3 +260,31 @@ TEST_F(EfficientatTraining, WorseThanZeroShotIsReportedAndNotMadeCurrent) {
 
 }  // namespace
 }  // namespace sax
+
+namespace sax {
+namespace {
+
+// cv beside zero-shot, fold by fold: the untrained model on each fold's test samples.
+TEST_F(EfficientatTraining, CrossValidationReportsZeroShotOnTheSameFolds) {
+  const auto home = labelled_home("cv");
+  std::string out;
+  const auto json = *dir_ / "cv.json";
+  ASSERT_EQ(sd(home,
+               "cv --folds 3 --json " + json.string() + " --config " +
+                   write_config("cv-config.json", quick_config(2)).string(),
+               &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("zero-shot on the same folds"), std::string::npos) << out;
+  const auto cv = read_json(json);
+  ASSERT_TRUE(cv.contains("zero_shot")) << cv.dump(2);
+  ASSERT_EQ(cv.at("zero_shot").at("folds").size(), cv.at("folds").size());
+  for (const auto& fold : cv.at("zero_shot").at("folds")) {
+    EXPECT_GE(fold.at("roc_auc").get<double>(), 0.0);
+    const auto& c = fold.at("confusion");
+    EXPECT_GT(c.at("tp").get<int>() + c.at("fn").get<int>(), 0);  // test samples scored
+  }
+}
+
+}  // namespace
+}  // namespace sax

@@ -30,7 +30,7 @@ constexpr LibTorchCommand kLibTorchCommands[] = {
     {1, "demo", "Synthesise a library, label it, train, and detect saxophone: the whole product"},
     {40, "serve", "Run the labelling web app"},
     {49, "pretrain", "Self-supervised pretraining of the CNN on every sample, labelled or not"},
-    {50, "train", "Train the CNN (or fine-tune a backbone) on labelled samples"},
+    {50, "train", "Train the detector (EfficientAT, the CNN or a backbone) on labelled samples"},
     {51, "cv", "Grouped k-fold cross-validation of a train config"},
     {52, "search", "Hyper-parameter search scored by cross-validation"},
     {53, "assess", "Score this home's labelled samples with a model and report its metrics"},

@@ -525,7 +525,9 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
         seen / std::max(1e-9, record.seconds),
         format_duration(per_epoch * (config.epochs - epoch - 1)));
     save_checkpoint(checkpoint, net, *optimiser.adam, run, seed, since_best, shuffle);
-    if (desert.update(eval.loss, m.balanced_accuracy)) {
+    // The desert belongs to random starts: a kind that starts as a detector starts the same from
+    // every seed, so a restart could not leave it.
+    if (!kind.starts_zero_shot() && desert.update(eval.loss, m.balanced_accuracy)) {
       run.end = RunEnd::desert;
       break;
     }

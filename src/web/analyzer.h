@@ -32,7 +32,7 @@ class Analyzer {
   // Stores `bytes` under home/uploads (deleted before returning), analyses it and returns the
   // `predict --json` object with "file" set to `file_name`, plus "plot" (an SVG of the
   // probability curve over the spectrogram). HttpError 415 for a name without an audio
-  // extension or content that does not decode; 409 when there is no model.
+  // extension or content that does not decode; 409 when the current model cannot be loaded.
   nlohmann::json analyse_upload(const std::string& file_name, const std::string& bytes);
 
   // The same for a file already on the server (an ingested source, checked by the caller);

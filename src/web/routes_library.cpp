@@ -29,8 +29,8 @@ constexpr double kUncertainBand = 0.35;
 constexpr size_t kMinQueued = 3;
 
 const char* const kNoModel =
-    "No model yet: run saxdetect train (after labelling) or saxdetect demo to train one, then "
-    "saxdetect scan.";
+    "The current model cannot be read: train again (saxdetect train), or remove models/current "
+    "to use the built-in detector.";
 
 std::string param(const httplib::Request& req, const char* name, const std::string& fallback) {
   return req.has_param(name) ? req.get_param_value(name) : fallback;

@@ -1,7 +1,5 @@
 #include "infer/cnn.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "infer/numeric.h"
 
 namespace sax {
 
@@ -20,18 +19,6 @@ namespace {
 
 // LibTorch's BatchNorm2d default; the weights file holds only the statistics.
 constexpr float kBatchNormEpsilon = 1e-5f;
-
-// Windows are spread over our threads, so each sgemm must stay on its caller's thread: OpenBLAS
-// threads inside threads oversubscribe the cores. Looked up at run time because the BLAS
-// behind libblas.so.3 may be one without this call (then it is single-threaded anyway).
-void keep_blas_single_threaded() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    using SetThreads = void (*)(int);
-    if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-      set(1);
-  });
-}
 
 std::vector<float> values(const WeightsFile& weights, const std::string& name,
                           const std::vector<int64_t>& shape) {

@@ -1,8 +1,6 @@
 // EfficientAT mn04_as without LibTorch: front end, body, classifier, and the scorer on top.
 #include "infer/efficientat.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,8 +10,6 @@
 
 extern "C" {
 #include <cblas.h>
-#include <libavutil/mem.h>
-#include <libavutil/tx.h>
 }
 
 #include <fmt/format.h>
@@ -21,6 +17,7 @@ extern "C" {
 
 #include "common/error.h"
 #include "infer/builtin_model.h"
+#include "infer/numeric.h"
 
 namespace sax {
 
@@ -82,40 +79,6 @@ const FrontEndPlan& front_end_plan() {
   return plan;
 }
 
-// A forward real FFT of kFft points with its aligned buffers, one per thread (an av_tx context
-// must not be shared between threads).
-class RealFft {
- public:
-  RealFft() {
-    const float scale = 1.0f;
-    if (av_tx_init(&context_, &transform_, AV_TX_FLOAT_RDFT, 0, kFft, &scale, 0) < 0)
-      throw Error(
-          fmt::format("EfficientAT log-mel: FFmpeg cannot make a real FFT of {} points", kFft));
-    input_ = static_cast<float*>(av_mallocz(sizeof(float) * kFft));
-    output_ = static_cast<float*>(av_malloc(sizeof(float) * (kFft + 2)));
-    if (!input_ || !output_) throw Error("EfficientAT log-mel: out of memory for the FFT buffers");
-  }
-  ~RealFft() {
-    av_tx_uninit(&context_);
-    av_free(input_);
-    av_free(output_);
-  }
-  RealFft(const RealFft&) = delete;
-  RealFft& operator=(const RealFft&) = delete;
-
-  float* input() { return input_; }
-  const float* run() {  // kBins complex bins, interleaved re, im
-    transform_(context_, output_, input_, sizeof(float));
-    return output_;
-  }
-
- private:
-  AVTXContext* context_ = nullptr;
-  av_tx_fn transform_ = nullptr;
-  float* input_ = nullptr;
-  float* output_ = nullptr;
-};
-
 int thread_count(int threads, long work_items) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return static_cast<int>(std::clamp<long>(work_items, 1, threads));
@@ -134,18 +97,6 @@ void parallel_for(long n, int threads, const Fn& fn) {
   for (auto& thread : pool) thread.join();
 }
 
-// Every thread runs its own sgemm calls, so OpenBLAS must not start threads of its own inside
-// ours (that oversubscribes the cores). Looked up at run time: the BLAS behind libblas.so.3 may
-// lack the call, and then it is single-threaded anyway.
-void keep_blas_single_threaded() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    using SetThreads = void (*)(int);
-    if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-      set(1);
-  });
-}
-
 // The pre-emphasised signal y[n] = x[n+1] - 0.97 x[n], reflect-padded by n_fft / 2 on both
 // sides (the edge sample not repeated), as torch.stft(center=True) pads it.
 std::vector<float> emphasised_padded(const float* x, long n) {
@@ -162,7 +113,7 @@ std::vector<float> emphasised_padded(const float* x, long n) {
 // Frames [begin, end) of the log-mel of the padded signal `y`.
 void log_mel_frames(const std::vector<float>& y, long begin, long end, Spectrogram& out) {
   const FrontEndPlan& plan = front_end_plan();
-  RealFft fft;
+  RealFft fft(kFft);  // its own: the samples outside the window stay zero
   float* frame = fft.input();
   const int offset = (kFft - kHannLength) / 2;
   std::vector<float> power(kBins);

@@ -6,17 +6,13 @@
 #include <memory>
 #include <mutex>
 
-extern "C" {
-#include <libavutil/mem.h>
-#include <libavutil/tx.h>
-}
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/json_fields.h"
+#include "infer/numeric.h"
 
 namespace sax {
 
@@ -131,48 +127,6 @@ const MelPlan& plan_of(const FeatureConfig& c) {
   if (!plan) plan = std::make_unique<const MelPlan>(make_plan(c));
   return *plan;
 }
-
-// One thread's forward real FFT of n_fft samples with its aligned buffers (an av_tx context
-// must not be used by two threads at once, so each thread keeps its own).
-class RealFft {
- public:
-  explicit RealFft(int n) : size_(n) {
-    const float scale = 1.0f;
-    if (av_tx_init(&context_, &transform_, AV_TX_FLOAT_RDFT, /*inv=*/0, n, &scale, 0) < 0)
-      throw Error(fmt::format("log-mel: FFmpeg cannot make a real FFT of {} points", n));
-    input_ = static_cast<float*>(av_malloc(sizeof(float) * n));
-    output_ = static_cast<float*>(av_malloc(sizeof(float) * (n + 2)));
-    if (!input_ || !output_) throw Error("log-mel: out of memory for the FFT buffers");
-  }
-  ~RealFft() {
-    av_tx_uninit(&context_);
-    av_free(input_);
-    av_free(output_);
-  }
-  RealFft(const RealFft&) = delete;
-  RealFft& operator=(const RealFft&) = delete;
-
-  float* input() { return input_; }
-  // Transforms input(): n / 2 + 1 complex bins, interleaved re, im.
-  const float* run() {
-    transform_(context_, output_, input_, sizeof(float));
-    return output_;
-  }
-
-  static RealFft& of_this_thread(int n) {
-    thread_local std::map<int, std::unique_ptr<RealFft>> ffts;
-    auto& fft = ffts[n];
-    if (!fft) fft = std::make_unique<RealFft>(n);
-    return *fft;
-  }
-
- private:
-  int size_;
-  AVTXContext* context_ = nullptr;
-  av_tx_fn transform_ = nullptr;
-  float* input_ = nullptr;
-  float* output_ = nullptr;
-};
 
 // Fills `frame` with the windowed samples of the frame starting at sample `start` (which may
 // lie partly outside the signal: zeros there).

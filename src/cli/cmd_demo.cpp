@@ -27,9 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct DemoOptions {
-  // Enough songs for a test split that says something, few enough to render in a few minutes:
-  // the built-in detector needs no large library to start from.
-  int songs = 80;
+  // Enough songs for a test split that says something, few enough to render, ingest and
+  // fine-tune on in a few minutes on two cores.
+  int songs = 150;
   int unseen = 2;
   uint64_t seed = 1;
   int epochs = 0;  // 0: the demo configuration's own

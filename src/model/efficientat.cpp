@@ -17,6 +17,11 @@ namespace sax {
 
 namespace {
 
+// The head starts at zero on features that do not change: it takes larger steps than a network
+// trained from scratch. Ten times lr ranked real recordings and synthetic songs better than lr
+// itself (docs/experiments/2026-12-07-real-music.md).
+constexpr double kHeadLrScale = 10;
+
 namespace fs = std::filesystem;
 using namespace efficientat;
 
@@ -110,7 +115,7 @@ class EfficientatKind : public ModelKind {
     return mixup(raw, targets, a.mixup_alpha, rng);
   }
   std::vector<ParameterGroup> parameter_groups(const Network& net) const override {
-    ParameterGroup head{{}, 1.0}, body{{}, config_.unfreeze_lr_scale};
+    ParameterGroup head{{}, kHeadLrScale}, body{{}, config_.unfreeze_lr_scale};
     for (const auto& item : net->named_parameters()) {
       if (!item.value().requires_grad()) continue;
       (item.key().rfind("head.", 0) == 0 ? head : body).parameters.push_back(item.value());

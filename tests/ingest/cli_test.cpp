@@ -122,9 +122,8 @@ TEST(IngestCommand, AReadOnlyHomeSaysSo) {
   const fs::path home = dir / "home";
   write_tone_file(dir / "song.wav", 5.0, 22050, 1);
   std::string out;
-  ASSERT_EQ(run_saxdetect("--home " + home.string() + " ingest " + (dir / "song.wav").string(),
-                          &out),
-            0)
+  ASSERT_EQ(
+      run_saxdetect("--home " + home.string() + " ingest " + (dir / "song.wav").string(), &out), 0)
       << out;
   // A read-only bind mount in a mount namespace of its own (root ignores file modes).
   const std::string mount = "mount --bind " + home.string() + " " + home.string() +

@@ -19,6 +19,7 @@ const library = path.join(work, "library");
 const saxdetect = (...args) => harness.saxdetect(home, "-q", ...args);
 
 const trainConfig = {
+  kind: "cnn",
   features: { n_mels: 64, frames: 54, n_fft: 1024 },
   net: { depth: 3, channels: 8, max_channels: 32, hidden: 32, dropout: 0.1 },
   augment: { enabled: false },

@@ -19,27 +19,12 @@ const home = path.join(work, "home");
 const library = path.join(work, "library");
 const saxdetect = (...args) => harness.saxdetect(home, "-q", ...args);
 
-// Small and fast, still enough for a model that finds the sax in songs it was trained on.
-const trainConfig = {
-  kind: "cnn",
-  features: { n_mels: 64, frames: 54, n_fft: 1024 },
-  net: { depth: 3, channels: 8, max_channels: 32, hidden: 32, dropout: 0.1 },
-  augment: { enabled: false },
-  epochs: 20, batch_size: 8, lr: 3e-3, patience: 20, seed: 1, threads: 2,
-  validation_fraction: 0.15, test_fraction: 0.1,
-};
 
 const saxSeconds = (song) => song.sax.reduce((sum, [start, end]) => sum + end - start, 0);
 
 // synth -> ingest -> labels from truth -> train; returns the songs, most saxophone first.
 function makeModel() {
-  saxdetect("synth", "--out", library, "--songs", "16", "--seconds", "20", "--seed", "3", "--format", "wav");
-  saxdetect("ingest", library);
-  saxdetect("labels", "import", "--from-truth", path.join(library, "truth.json"));
-  const config = path.join(work, "train.json");
-  fs.writeFileSync(config, JSON.stringify(trainConfig));
-  saxdetect("train", "--config", config, "--out", "browser");
-  const songs = JSON.parse(fs.readFileSync(path.join(library, "truth.json"), "utf8")).songs;
+  const songs = harness.trainedLibrary(home, library, 16);
   songs.sort((a, b) => saxSeconds(b) - saxSeconds(a));
   assert.ok(saxSeconds(songs[1]) > 0, "the library has fewer than two songs with saxophone");
   return songs;

@@ -1,5 +1,5 @@
 // What the browser tests share: the one way to launch Debian's chromium, running the saxdetect
-// CLI on a data home, and starting `saxdetect serve --port 0` on it.
+// CLI on a data home, a small trained library, and starting `saxdetect serve --port 0` on it.
 "use strict";
 
 const assert = require("node:assert/strict");
@@ -15,6 +15,27 @@ function saxdetect(home, ...args) {
   const result = spawnSync(binary, ["--home", home, ...args], { encoding: "utf8" });
   assert.equal(result.status, 0, `saxdetect ${args.join(" ")} failed:\n${result.stdout}${result.stderr}`);
   return result.stdout;
+}
+
+// A synthetic library of `songs` 20-s songs in `library`, ingested into `home`, labelled from its
+// truth and with a tiny CNN trained on it (small and fast, still enough for a model that finds
+// the sax in songs it was trained on); returns the truth's songs.
+function trainedLibrary(home, library, songs) {
+  const run = (...args) => saxdetect(home, "-q", ...args);
+  run("synth", "--out", library, "--songs", String(songs), "--seconds", "20", "--seed", "3", "--format", "wav");
+  run("ingest", library);
+  run("labels", "import", "--from-truth", path.join(library, "truth.json"));
+  const config = path.join(path.dirname(library), "train.json");
+  fs.writeFileSync(config, JSON.stringify({
+    kind: "cnn",
+    features: { n_mels: 64, frames: 54, n_fft: 1024 },
+    net: { depth: 3, channels: 8, max_channels: 32, hidden: 32, dropout: 0.1 },
+    augment: { enabled: false },
+    epochs: 20, batch_size: 8, lr: 3e-3, patience: 20, seed: 1, threads: 2,
+    validation_fraction: 0.15, test_fraction: 0.1,
+  }));
+  run("train", "--config", config, "--out", "browser");
+  return JSON.parse(fs.readFileSync(path.join(library, "truth.json"), "utf8")).songs;
 }
 
 // Starts `saxdetect serve --port 0` and resolves with its URL once it prints it.
@@ -47,4 +68,4 @@ async function launchBrowser(work) {
   });
 }
 
-module.exports = { saxdetect, startServer, launchBrowser };
+module.exports = { saxdetect, trainedLibrary, startServer, launchBrowser };

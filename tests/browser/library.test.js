@@ -18,25 +18,11 @@ const home = path.join(work, "home");
 const library = path.join(work, "library");
 const saxdetect = (...args) => harness.saxdetect(home, "-q", ...args);
 
-const trainConfig = {
-  kind: "cnn",
-  features: { n_mels: 64, frames: 54, n_fft: 1024 },
-  net: { depth: 3, channels: 8, max_channels: 32, hidden: 32, dropout: 0.1 },
-  augment: { enabled: false },
-  epochs: 20, batch_size: 8, lr: 3e-3, patience: 20, seed: 1, threads: 2,
-  validation_fraction: 0.15, test_fraction: 0.1,
-};
 const markup = "<img src=x onerror=\"window.owned=1\"> & \"co\".wav";
 
 function prepare() {
-  saxdetect("synth", "--out", library, "--songs", "12", "--seconds", "20", "--seed", "3", "--format", "wav");
-  saxdetect("ingest", library);
-  saxdetect("labels", "import", "--from-truth", path.join(library, "truth.json"));
-  const config = path.join(work, "train.json");
-  fs.writeFileSync(config, JSON.stringify(trainConfig));
-  saxdetect("train", "--config", config, "--out", "browser");
+  const songs = harness.trainedLibrary(home, library, 12);
   // The same audio under a hostile name (one byte changed at the end so it is a new source).
-  const songs = JSON.parse(fs.readFileSync(path.join(library, "truth.json"), "utf8")).songs;
   const bytes = fs.readFileSync(path.join(library, songs[0].file));
   bytes[bytes.length - 1] ^= 1;
   fs.writeFileSync(path.join(library, markup), bytes);

@@ -41,19 +41,17 @@ size_t predict_unscored_samples(Store& store, const Home& home, Scorer& scorer,
   const auto samples = store.samples_without_prediction(model);
   size_t scored = 0;
   std::vector<std::pair<int64_t, double>> rows;
+  const auto store_rows = [&] {
+    store.put_predictions(model, rows);
+    scored += rows.size();
+    rows.clear();
+  };
   for (size_t i = 0; i < samples.size() && !stop; ++i) {
     if (const auto p = score_sample(home, scorer, samples[i]))
       rows.emplace_back(samples[i].id, uncertainty_score(*p, scorer.threshold()));
-    if (rows.size() >= batch || i + 1 == samples.size()) {
-      store.put_predictions(model, rows);
-      scored += rows.size();
-      rows.clear();
-    }
+    if (rows.size() >= batch) store_rows();
   }
-  if (!rows.empty()) {
-    store.put_predictions(model, rows);
-    scored += rows.size();
-  }
+  if (!rows.empty()) store_rows();
   if (scored > 0) spdlog::info("labelling order: model {} scored {} samples", model, scored);
   return scored;
 }

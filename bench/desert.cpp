@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "labels/labels.h"
 #include "model/train.h"
 #include "store/store.h"
-#include "synth/labels.h"
 #include "synth/synth.h"
 
 namespace fs = std::filesystem;
@@ -81,8 +81,7 @@ int main(int argc, char** argv) {
     const auto audio = sax::decode_mono(dir / truth[song].file, config.features.sample_rate);
     for (size_t first = 0; first + window <= audio.size(); first += window) {
       const double t = static_cast<double>(first) / config.features.sample_rate;
-      const auto label =
-          sax::synth::label_from_truth(truth[song].sax, t, config.features.seconds, 0.5);
+      const auto label = sax::label_from_truth(truth[song].sax, t, config.features.seconds, 0.5);
       if (label == sax::Label::unsure) continue;
       clips.emplace_back(audio.begin() + static_cast<std::ptrdiff_t>(first),
                          audio.begin() + static_cast<std::ptrdiff_t>(first + window));

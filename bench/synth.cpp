@@ -66,7 +66,7 @@ void BM_Synthesize(benchmark::State& state) {
   options.progress = false;
   double audio = 0;
   for (auto _ : state) {
-    for (const SongTruth& song : synthesize(options)) audio += song.duration;
+    for (const sax::SongTruth& song : synthesize(options)) audio += song.duration;
   }
   std::filesystem::remove_all(out);
   report_realtime(state, audio);

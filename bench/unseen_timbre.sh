@@ -2,8 +2,7 @@
 # Issue 5/6 targets on unseen timbres: train on songs rendered with one soundfont (FluidR3),
 # evaluate on songs rendered with the other (MuseScore General), which the model never heard.
 # Prints the test metrics of training (held-out FluidR3 songs) and `saxdetect evaluate` on the
-# MuseScore songs (frame F1, clip accuracy, boundaries), plus the zero-shot YAMNet baseline on
-# the same songs when ../shared/models/yamnet is present.
+# MuseScore songs (frame F1, clip accuracy, boundaries).
 #   bench/unseen_timbre.sh [saxdetect-binary] [train-songs] [test-songs]
 set -euo pipefail
 bin=$(realpath "${1:-build/saxdetect}")
@@ -37,10 +36,3 @@ PY
 echo "== unseen timbre (MuseScore songs): CNN"
 sd evaluate --truth "$work/muse/truth.json" --model "$home/models/unseen" --json | tee "$work/cnn.json"
 
-shared="$here/../../shared/models/yamnet/yamnet.tflite"
-if [ -f "$shared" ]; then
-  echo "== unseen timbre (MuseScore songs): zero-shot YAMNet (threshold calibrated on the FluidR3 labels)"
-  sd backbone import "$shared" >/dev/null
-  sd backbone calibrate >/dev/null 2>&1 || true
-  sd evaluate --truth "$work/muse/truth.json" --zero-shot yamnet --json
-fi

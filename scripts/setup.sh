@@ -16,7 +16,6 @@ packages=(
   libsqlite3-dev libpqxx-dev postgresql
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libpng-dev
   libfluidsynth-dev fluid-soundfont-gm musescore-general-soundfont
-  libflatbuffers-dev
   googletest libgtest-dev libbenchmark-dev
   chromium wrk
 )

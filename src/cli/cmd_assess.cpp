@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/analysis_options.h"
 #include "cli/command.h"
-#include "detect/cli_options.h"
 #include "model/assess.h"
 #include "plot/svg.h"
 #include "store/store.h"
@@ -13,7 +13,7 @@ namespace sax::cli {
 namespace {
 
 struct AssessSettings {
-  detect::ScorerChoice scorer;
+  ScorerChoice scorer;
   std::string roc;
   bool json = false;
 };
@@ -21,7 +21,7 @@ struct AssessSettings {
 void run_assess(const GlobalOptions& global, const AssessSettings& settings) {
   const Home home = global.resolve_home();
   auto store = open_store(home, global.db);
-  auto scorer = detect::open_scorer(settings.scorer, home);
+  auto scorer = open_scorer(settings.scorer, home);
   const auto a = assess(*store, home, *scorer, global.quiet);
   if (!settings.roc.empty()) svg::write(settings.roc, svg::roc_chart(a.roc, a.metrics.roc_auc));
   if (settings.json) {
@@ -48,7 +48,7 @@ const Command kAssess(53, [](CLI::App& app, const GlobalOptions& global) {
   auto* command = app.add_subcommand(
       "assess", "Score this home's labelled samples with a model and report its metrics");
   static AssessSettings settings;
-  detect::add_scorer_options(command, settings.scorer);
+  add_scorer_options(command, settings.scorer);
   command->add_option("--roc", settings.roc, "Write the ROC curve to this SVG file");
   command->add_flag("--json", settings.json, "Metrics as JSON");
   command->callback([&global] { run_assess(global, settings); });

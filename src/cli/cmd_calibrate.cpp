@@ -4,8 +4,8 @@
 
 #include "cli/command.h"
 #include "infer/efficientat.h"
+#include "model/zero_shot.h"
 #include "store/store.h"
-#include "transfer/zero_shot.h"
 
 namespace sax::cli {
 

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "model/interrupt.h"
 #include "model/train.h"
 #include "store/store.h"
 

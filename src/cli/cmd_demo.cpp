@@ -14,11 +14,11 @@
 #include "detect/detect.h"
 #include "infer/efficientat.h"
 #include "ingest/ingest.h"
+#include "labels/labels.h"
 #include "model/train.h"
+#include "model/zero_shot.h"
 #include "store/store.h"
-#include "synth/labels.h"
 #include "synth/synth.h"
-#include "transfer/zero_shot.h"
 
 namespace sax::cli {
 
@@ -38,11 +38,11 @@ struct DemoOptions {
 void step(int number, const std::string& what) { fmt::print("\n[{}/7] {}\n", number, what); }
 
 // Renders `songs` songs into `folder` unless a complete library is already there.
-std::vector<synth::SongTruth> make_library(const fs::path& folder, int songs, uint64_t seed,
-                                           const std::string& soundfont, bool quiet) {
+std::vector<SongTruth> make_library(const fs::path& folder, int songs, uint64_t seed,
+                                    const std::string& soundfont, bool quiet) {
   const fs::path truth = folder / "truth.json";
   if (fs::exists(truth)) {
-    auto existing = synth::read_truth(truth);
+    auto existing = read_truth(truth);
     if (static_cast<int>(existing.size()) == songs) {
       fmt::print("  reusing {} songs in {}\n", existing.size(), folder.string());
       return existing;
@@ -85,9 +85,9 @@ void run_demo(const GlobalOptions& global, const DemoOptions& demo) {
              ingested.skipped, ingested.samples);
 
   step(3, "Labelling the samples from the ground truth");
-  synth::TruthImportOptions truth_options;
+  TruthImportOptions truth_options;
   truth_options.progress = !global.quiet;
-  const auto labelled = synth::import_truth(*store, library / "truth.json", truth_options);
+  const auto labelled = import_truth(*store, library / "truth.json", truth_options);
   fmt::print("  {} samples labelled: {} sax, {} not sax, {} unsure\n", labelled.votes(),
              labelled.sax, labelled.not_sax, labelled.unsure);
   for (const auto& problem : labelled.problems) fmt::print(stderr, "  warning: {}\n", problem);

@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/analysis_options.h"
 #include "cli/command.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "detect/cli_options.h"
 #include "detect/detect.h"
 #include "ingest/ingest.h"
 
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 struct EvaluateSettings {
   std::string truth;
   std::vector<std::string> paths;  // empty: every song the truth file lists
-  detect::ScorerChoice scorer;
+  ScorerChoice scorer;
   detect::Options analysis;
   // True phrases closer than this are one passage. Not --merge-gap: a smoothing setting must
   // not move the truth it is scored against, or two settings would be scored on two truths.
@@ -42,18 +42,18 @@ std::vector<fs::path> files_to_evaluate(const EvaluateSettings& settings,
 void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   const Home home = global.resolve_home();
   const auto truth = detect::read_truth(settings.truth);
-  auto scorer = detect::open_scorer(settings.scorer, home);
+  auto scorer = open_scorer(settings.scorer, home);
   detect::validate(settings.analysis);
   std::vector<std::string> errors;
   const auto files = files_to_evaluate(settings, truth, errors);
-  for (const auto& error : errors) detect::print_error(error);
+  for (const auto& error : errors) print_error(error);
 
   detect::Evaluator evaluator(0.01, 1.0, settings.truth_gap);
   Progress progress("evaluate", files.size(),
                     global.quiet ? Progress::Mode::never : Progress::Mode::automatic);
   nlohmann::json failures = nlohmann::json::array();
   auto fail = [&](const std::string& file, const std::string& message) {
-    detect::print_error(message);
+    print_error(message);
     failures.push_back(detect::error_json(file, message));
   };
   for (const auto& file : files) {
@@ -101,8 +101,8 @@ const Command kEvaluate(62, [](CLI::App& app, const GlobalOptions& global) {
                    "so settings are compared on the same truth")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  detect::add_scorer_options(command, settings.scorer);
-  detect::add_analysis_options(command, settings.analysis);
+  add_scorer_options(command, settings.scorer);
+  add_analysis_options(command, settings.analysis);
   command->add_flag("--json", settings.json,
                     "JSON: frame_f1, frame_precision, frame_recall, clip_accuracy, "
                     "clip_balanced_accuracy, segments_within_1s (of the true passages), "

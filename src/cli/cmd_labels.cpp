@@ -6,8 +6,8 @@
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "labels/labels.h"
 #include "store/store.h"
-#include "synth/labels.h"
 
 namespace sax::cli {
 
@@ -16,10 +16,10 @@ namespace {
 struct ImportArgs {
   std::string csv;
   std::string truth;
-  synth::TruthImportOptions truth_options;
+  TruthImportOptions truth_options;
 };
 
-void report_import(const synth::ImportReport& report, const std::string& what) {
+void report_import(const ImportReport& report, const std::string& what) {
   // The first problems say what is wrong; thousands of lines would bury the summary.
   constexpr size_t kShown = 20;
   for (size_t i = 0; i < report.problems.size() && i < kShown; ++i)
@@ -42,18 +42,18 @@ void run_import(const GlobalOptions& global, ImportArgs args) {
   auto store = open_store(home, global.db);
   if (!args.truth.empty()) {
     args.truth_options.progress = !global.quiet;
-    auto report = synth::import_truth(*store, args.truth, args.truth_options);
+    auto report = import_truth(*store, args.truth, args.truth_options);
     report_import(report, fmt::format("{} ({} songs labelled)", args.truth, report.sources));
   } else {
-    report_import(synth::import_csv(*store, args.csv), args.csv);
+    report_import(import_csv(*store, args.csv), args.csv);
   }
 }
 
 void run_export(const GlobalOptions& global, const std::string& format, const std::string& out) {
-  synth::ExportFormat chosen = synth::parse_export_format(format);
+  ExportFormat chosen = parse_export_format(format);
   const Home home = global.resolve_home();
   auto store = open_store(home, global.db);
-  std::string text = synth::export_labels(*store, chosen);
+  std::string text = export_labels(*store, chosen);
   if (out.empty() || out == "-") {
     fmt::print("{}", text);
     return;

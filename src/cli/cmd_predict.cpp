@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/analysis_options.h"
 #include "cli/command.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "detect/cli_options.h"
 #include "detect/detect.h"
 #include "ingest/ingest.h"
 
@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 struct PredictSettings {
   std::vector<std::string> paths;
-  detect::ScorerChoice scorer;
+  ScorerChoice scorer;
   detect::Options analysis;
   bool json = false, csv = false;
   std::string plot;
@@ -42,7 +42,7 @@ class Printer {
 
   // Errors always go to stderr as one line; JSON also records them in the array.
   void failure(const std::string& file, const std::string& message) {
-    detect::print_error(message);
+    print_error(message);
     if (json_) json_item(detect::error_json(file, message));
   }
 
@@ -70,7 +70,7 @@ fs::path plot_path_for(const fs::path& plot, const fs::path& file, size_t file_c
 
 void predict(const GlobalOptions& global, PredictSettings settings) {
   const Home home = global.resolve_home();
-  auto scorer = detect::open_scorer(settings.scorer, home);  // no model: says how to get one
+  auto scorer = open_scorer(settings.scorer, home);  // no model: says how to get one
   detect::validate(settings.analysis);
   if (!settings.plot.empty()) settings.analysis.keep_spectrogram = true;
   Printer printer(settings);
@@ -109,7 +109,7 @@ void predict(const GlobalOptions& global, PredictSettings settings) {
   printer.finish();
   if (files.empty() && failed == 0) throw Error("no audio files found in the paths given");
   if (failed > 0) {
-    detect::print_error(fmt::format("{} of {} inputs failed", failed, inputs));
+    print_error(fmt::format("{} of {} inputs failed", failed, inputs));
     throw_exit_status(inputs - failed, failed);
   }
 }
@@ -119,8 +119,8 @@ const Command kPredict(60, [](CLI::App& app, const GlobalOptions& global) {
   static PredictSettings settings;
   command->add_option("paths", settings.paths, "Audio files or folders (walked recursively)")
       ->required();
-  detect::add_scorer_options(command, settings.scorer);
-  detect::add_analysis_options(command, settings.analysis);
+  add_scorer_options(command, settings.scorer);
+  add_analysis_options(command, settings.analysis);
   auto* json = command->add_flag("--json", settings.json, "One JSON array, one object per file");
   command->add_flag("--csv", settings.csv, "CSV rows: file,kind,start,end,probability,sax")
       ->excludes(json);

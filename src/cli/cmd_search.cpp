@@ -6,7 +6,8 @@
 
 #include "cli/command.h"
 #include "common/error.h"
-#include "model/train.h"
+#include "model/interrupt.h"
+#include "model/search.h"
 #include "store/store.h"
 
 namespace sax::cli {

@@ -4,8 +4,8 @@
 #include "cli/command.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "store/report.h"
 #include "store/store.h"
-#include "web/status_json.h"
 
 namespace sax::cli {
 
@@ -50,7 +50,7 @@ const Command kStatus(20, [](CLI::App& app, const GlobalOptions& global) {
     auto store = open_store(home, global.db);
     const StatusReport report = store->status();
     if (json)
-      fmt::print("{}\n", web::status_json(report, store->backend()).dump(2));
+      fmt::print("{}\n", status_json(report, store->backend()).dump(2));
     else
       print_table(report, home, store->backend());
   });

@@ -44,7 +44,7 @@ void run_synth(const GlobalOptions& global, SynthArgs args) {
   for (const std::string& name : args.styles) options.styles.push_back(synth::parse_style(name));
   options.progress = !global.quiet;
   auto start = std::chrono::steady_clock::now();
-  std::vector<synth::SongTruth> songs = synth::synthesize(options);
+  std::vector<SongTruth> songs = synth::synthesize(options);
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   double audio = 0;
   int with_sax = 0;

@@ -5,8 +5,8 @@
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "model/interrupt.h"
 #include "model/train.h"
-#include "model/yamnet.h"
 #include "store/store.h"
 
 namespace sax::cli {
@@ -14,10 +14,9 @@ namespace sax::cli {
 namespace {
 
 struct TrainFlags {
-  std::string config_file, out, backbone, kind;
+  std::string config_file, out, kind;
   int epochs = 0;
   int unfreeze = -1;
-  int freeze = -1;
   int64_t seed = -1;
   int seeds = 0;
   std::string device;
@@ -57,13 +56,6 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
     config.unfreeze = flags.unfreeze;
   }
   const Home home = global.resolve_home();
-  if (!flags.backbone.empty())
-    config.backbone.file =
-        flags.backbone == "yamnet" ? default_yamnet_file(home.models()).string() : flags.backbone;
-  if (flags.freeze >= 0) {
-    if (!config.backbone.enabled()) throw Error("--freeze needs --backbone");
-    config.backbone.freeze = flags.freeze;
-  }
   auto store = open_store(home, global.db);
   TrainOptions options;
   options.name = flags.out;
@@ -102,10 +94,8 @@ void run_train(const GlobalOptions& global, const TrainFlags& flags) {
 }
 
 const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
-  auto* command =
-      app.add_subcommand("train",
-                         "Train the detector (EfficientAT, the CNN or a backbone) on labelled "
-                         "samples");
+  auto* command = app.add_subcommand(
+      "train", "Train the detector (EfficientAT or the CNN) on labelled samples");
   static TrainFlags flags;
   command
       ->add_option("--config", flags.config_file,
@@ -137,13 +127,6 @@ const Command kTrain(50, [](CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(0, 17));
   command->add_option("--out", flags.out,
                       "Model name: folder under <home>/models (default: <kind>-<time>)");
-  command->add_option("--backbone", flags.backbone,
-                      "Fine-tune a pretrained backbone instead of the CNN: a model file from "
-                      "`saxdetect backbone import`, or \"yamnet\" for <home>/models/yamnet.pt");
-  command
-      ->add_option("--freeze", flags.freeze,
-                   "Backbone layers kept fixed (0-14; default 14: only the new head trains)")
-      ->check(CLI::Range(0, 14));
   command->add_flag("--resume", flags.resume,
                     "Continue an interrupted run of the model named by --out, with the same "
                     "options (finished --seeds are kept; more --seeds than before adds seeds)");

@@ -29,13 +29,11 @@ struct LibTorchCommand {
 constexpr LibTorchCommand kLibTorchCommands[] = {
     {1, "demo", "Synthesise a library, label it, train, and detect saxophone: the whole product"},
     {40, "serve", "Run the labelling web app"},
-    {49, "pretrain", "Self-supervised pretraining of the CNN on every sample, labelled or not"},
-    {50, "train", "Train the detector (EfficientAT, the CNN or a backbone) on labelled samples"},
+    {50, "train", "Train the detector (EfficientAT or the CNN) on labelled samples"},
     {51, "cv", "Grouped k-fold cross-validation of a train config"},
     {52, "search", "Hyper-parameter search scored by cross-validation"},
     {53, "assess", "Score this home's labelled samples with a model and report its metrics"},
     {54, "calibrate", "Choose the built-in detector's threshold on this home's labelled samples"},
-    {75, "backbone", "Pretrained audio networks (YAMNet)"},
 };
 
 // Registers each as a subcommand that takes any arguments (its own --help included) and asks

@@ -10,9 +10,6 @@
 #include "cli/command.h"
 #include "common/allocator.h"
 #include "common/error.h"
-#ifdef SAXDETECT_WITH_LIBTORCH
-#include "model/libtorch_models.h"
-#endif
 
 namespace sax::cli {
 
@@ -28,9 +25,6 @@ Command::Command(int order, Setup setup) { registry().emplace_back(order, std::m
 int main(int argc, char** argv) {
   using namespace sax::cli;
   sax::keep_work_buffers_on_heap();
-#ifdef SAXDETECT_WITH_LIBTORCH
-  sax::install_libtorch_models();
-#endif
   // Logs and errors go to stderr: stdout carries results (--json, --csv) that scripts parse.
   spdlog::set_default_logger(spdlog::stderr_color_mt("saxdetect"));
   spdlog::set_pattern("%^%l%$: %v");

@@ -11,10 +11,10 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Thrown where LibTorch-free code meets work only LibTorch can do (a backbone model, the
-// zero-shot YAMNet baseline). Not a sax::Error, so no command reports it as a failure: the
-// LibTorch-free `saxdetect` runs the same command line again in `saxdetect-torch` instead
-// (src/cli/main.cpp). The message says what needed LibTorch.
+// Thrown where LibTorch-free code meets a command only LibTorch can run (training). Not a
+// sax::Error, so no command reports it as a failure: the LibTorch-free `saxdetect` runs the same
+// command line again in `saxdetect-torch` instead (src/cli/main.cpp). The message says what needed
+// LibTorch.
 class NeedsLibTorch : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

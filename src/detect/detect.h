@@ -65,8 +65,7 @@ struct Smoothing {
   double merge_gap = 1.0;    // seconds; gaps shorter than this between segments are closed
   double min_segment = 1.0;  // seconds; shorter segments are dropped
   // Verdict: the sax share needed besides at least one segment. 3 % (5 s of a 3-minute song)
-  // keeps a stray second or two from calling a whole song sax: on 30 FluidR3 validation songs
-  // it took clip accuracy from 0.83 to 0.97 without losing a sax song (docs/detection.md).
+  // keeps a stray second or two from calling a whole song sax (docs/design.md).
   double min_share = 0.03;
 };
 
@@ -170,7 +169,7 @@ struct TruthSong {
   std::vector<std::pair<std::pair<double, double>, std::string>> leads;
 };
 
-// Reads truth.json as `saxdetect synth` writes it (through synth::read_truth):
+// Reads truth.json (through labels/truth.h), its files made absolute:
 // {"songs":[{"file":..., "sax":[[s,e],...], "duration": s, ...}, ...]}. Relative "file" paths
 // are resolved against the truth file's folder. Throws sax::Error naming the file.
 std::vector<TruthSong> read_truth(const std::filesystem::path& truth_json);
@@ -183,7 +182,7 @@ struct Evaluation {
   double clip_accuracy = 0, clip_balanced_accuracy = 0;
   double segments_within_1s = 0;  // share of truth segments with onset and offset within 1 s
   // Its 95 % interval, bootstrapped over the files with sax: passages come in songs, and a few
-  // hard songs move the share more than their passage count suggests (docs/detection.md).
+  // hard songs move the share more than their passage count suggests.
   double segments_within_1s_low = 0, segments_within_1s_high = 0;
   // The other side (an event-based precision, as DCASE scores detectors): the share of detected
   // segments whose onset and offset lie within 1 s of a true passage's. Stray segments in clean

@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/time_ranges.h"
 #include "detect/detect.h"
-#include "synth/synth.h"
+#include "labels/truth.h"
 
 namespace sax::detect {
 
@@ -63,7 +63,7 @@ double f1(double precision, double recall) {
 std::vector<TruthSong> read_truth(const fs::path& truth_json) {
   const fs::path folder = fs::absolute(truth_json).parent_path();
   std::vector<TruthSong> truth;
-  for (const auto& song : synth::read_truth(truth_json)) {  // throws naming the file and field
+  for (const auto& song : sax::read_truth(truth_json)) {  // throws naming the file and field
     const fs::path file = song.file;
     TruthSong t{(file.is_absolute() ? file : folder / file).lexically_normal().string(),
                 song.sax,

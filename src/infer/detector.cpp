@@ -105,15 +105,7 @@ class CnnScorer : public Scorer {
   CnnRuntime cnn_;
 };
 
-// Set by src/model (install_libtorch_models) in programs that link LibTorch.
-LibTorchLoader& libtorch_loader() {
-  static LibTorchLoader loader = nullptr;
-  return loader;
-}
-
 }  // namespace
-
-void install_libtorch_loader(LibTorchLoader loader) { libtorch_loader() = loader; }
 
 std::unique_ptr<Scorer> cnn_scorer(const fs::path& model_dir, const nlohmann::json& description,
                                    const WeightsFile& weights) {
@@ -130,14 +122,11 @@ std::unique_ptr<Scorer> load_detector(const fs::path& model_dir) {
   try {
     const std::string kind = j.value("kind", "cnn");
     if (kind == "efficientat") return efficientat_scorer(model_dir, j);
-    const bool cnn = kind == "cnn";
-    if (cnn &&
-        (fs::exists(model_dir / kWeightsFile) || !fs::exists(model_dir / kLegacyWeightsFile)))
+    if (kind == "cnn" && fs::exists(model_dir / kWeightsFile))
       return cnn_scorer(model_dir, j, WeightsFile::read(model_dir / kWeightsFile));
-    if (!libtorch_loader())
-      throw NeedsLibTorch(fmt::format("{}: this {} model needs LibTorch", model_dir.string(),
-                                      cnn ? "older CNN (model.pt)" : j.value("kind", "")));
-    return libtorch_loader()(model_dir, j);
+    throw Error(fmt::format(
+        "this saxdetect cannot load a \"{}\" model{}; train a new one with `saxdetect train`", kind,
+        kind == "cnn" ? " without model.safetensors" : ""));
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: incomplete model description ({})", where, e.what()));
   } catch (const Error& e) {

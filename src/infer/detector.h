@@ -1,14 +1,13 @@
 #pragma once
-// Anything that scores audio windows for saxophone: the trained CNN, the zero-shot YAMNet
-// baseline, or a fake in tests; and opening model folders. LibTorch-free: the CNN runs through
-// infer/cnn.h, and models only LibTorch can run are opened through a loader src/model installs.
+// Anything that scores audio windows for saxophone: the built-in EfficientAT detector, a trained
+// model, or a fake in tests; and opening model folders. LibTorch-free: the CNN runs through
+// infer/cnn.h, EfficientAT through infer/efficientat.h.
 //
 //   auto scorer = sax::load_detector(sax::current_model_dir(home.models()));
 //   auto p = scorer->score_sliding(audio.data(), audio.size(), scorer->sample_rate() * 1);
 //
 // Model directory layout (written by `saxdetect train`, read by predict and the web app):
-//   home/models/<name>/model.safetensors  weights (infer/weights.h; folders from before it hold
-//                                         model.pt, a LibTorch archive, still read)
+//   home/models/<name>/model.safetensors  weights (infer/weights.h)
 //   home/models/<name>/model.json      architecture, FeatureConfig, threshold, metrics, history
 //   home/models/<name>/training.svg    loss and accuracy per epoch
 //   home/models/<name>/roc.svg         ROC curve on the test set
@@ -61,18 +60,11 @@ class Scorer {
 // how to get a model.
 nlohmann::json read_model_description(const std::filesystem::path& model_dir);
 
-// Loads a model folder written by training. Throws sax::Error naming the path; when there is
-// no model, the message says how to get one (`saxdetect train` or `saxdetect demo`). A CNN
-// folder with model.safetensors and an EfficientAT folder ("kind": "efficientat",
-// infer/efficientat.h) load without LibTorch; other folders (a backbone model, a CNN
-// from before model.safetensors) need the LibTorch loader: without one installed, throws
-// NeedsLibTorch (common/error.h).
+// Loads a model folder written by training: a CNN (model.safetensors) or an EfficientAT head
+// ("kind": "efficientat", infer/efficientat.h). Throws sax::Error naming the path; when there is
+// no model, or it is a kind this version no longer runs (a YAMNet backbone, a CNN saved as
+// model.pt), the message says how to get one.
 std::unique_ptr<Scorer> load_detector(const std::filesystem::path& model_dir);
-
-// Opens the folders load_detector cannot open without LibTorch, given model.json parsed.
-using LibTorchLoader = std::unique_ptr<Scorer> (*)(const std::filesystem::path& model_dir,
-                                                   const nlohmann::json& description);
-void install_libtorch_loader(LibTorchLoader loader);
 
 // The CNN described by a model.json (features, net, threshold, step_threshold when present,
 // name) with these weights.

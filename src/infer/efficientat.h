@@ -124,7 +124,7 @@ class EfficientAtScorer : public Scorer {
 };
 
 // The probability at which the zero-shot detector says "sax", chosen on real recordings (the
-// mixes of ../shared/data/real-dev; docs/experiments/2026-12-07-real-music.md): AudioSet's
+// mixes of ../shared/data/real-dev; docs/design.md): AudioSet's
 // Saxophone output is cautious in a full band, so its best threshold lies well below 0.5.
 inline constexpr double kEfficientAtZeroShotThreshold = 0.2;
 

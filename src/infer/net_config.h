@@ -10,17 +10,15 @@
 namespace sax {
 
 inline constexpr int kGruAuto = -1;  // NetConfig::gru: chosen by training (settle_gru)
-// What "auto" becomes: with about 1,100 training samples (the demo's library) a GRU of 64 units
-// lost 3 points of test ROC-AUC on two seeds; with 2,253 its steps were clearly better (F1 0.84
-// against 0.78) and with 7,835 it placed more passages on unseen timbres on every seed
-// (docs/detection.md, "A GRU over the steps").
+// What "auto" becomes: a GRU's weights cost accuracy on a small library and place passages
+// better on a large one (docs/design.md).
 inline constexpr int kAutoGruUnits = 64;
 inline constexpr size_t kAutoGruFromSamples = 2000;
 
 // Conv blocks (conv -> [batch norm] -> ReLU -> pool), then a logit per time step pooled into one
 // (the frame head), or flatten -> [hidden] -> 1 logit (the window head).
 struct NetConfig {
-  int depth = 5;      // conv blocks (5 beat 4 on unseen timbres: docs/detection.md)
+  int depth = 5;      // conv blocks
   int channels = 16;  // first block; doubles per block up to max_channels
   int max_channels = 64;
   std::vector<int> kernels{5, 3};  // per block; the last entry repeats for deeper blocks
@@ -31,15 +29,14 @@ struct NetConfig {
   // "frames": a decision per time step of frame_step spectrogram frames (time is pooled only
   // in the first blocks, frequency is averaged out, the same fully connected head scores every
   // step), pooled into the window's decision by linear softmax (sum p^2 / sum p). It learns from
-  // window labels alone and tells detection where inside the window the saxophone plays; it
-  // also classified unseen timbres better (docs/detection.md). "window": one decision per window
-  // (conv blocks -> flatten -> fully connected), the original design.
+  // window labels alone and tells detection where inside the window the saxophone plays.
+  // "window": one decision per window (conv blocks -> flatten -> fully connected), the
+  // original design.
   std::string head = "frames";
   // Frame head: input columns per time step, a power of two up to 2^depth. The first
   // log2(frame_step) blocks halve time, the rest pool frequency only. 2 columns are 0.093 s at
-  // the default features. Against 4 (0.186 s, the default until 2026-11-26) they placed 4
-  // points more passages within 1 s on 420 unseen songs, for 1.3x the time to train and to
-  // predict (docs/detection.md, "Finer steps" and "420 unseen songs").
+  // the default features: finer steps place passage ends better, for more time to train and to
+  // predict.
   int frame_step = 2;
   // Frame head: hidden units per direction of a bidirectional GRU between the steps' conv
   // features and the head, so each step's decision hears the whole window (a CRNN, as in DCASE

@@ -18,8 +18,6 @@ namespace sax {
 
 // A model folder's weights file, next to its model.json.
 inline const char* const kWeightsFile = "model.safetensors";
-// Folders written before the safetensors file hold model.pt, a LibTorch archive.
-inline const char* const kLegacyWeightsFile = "model.pt";
 
 struct WeightTensor {
   std::vector<int64_t> shape;

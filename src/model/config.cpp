@@ -1,4 +1,5 @@
-// TrainConfig and friends: defaults, validation and JSON (LibTorch-free).
+#include "model/config.h"
+
 #include <algorithm>
 #include <fstream>
 
@@ -7,7 +8,6 @@
 
 #include "common/error.h"
 #include "common/json_fields.h"
-#include "model/train.h"
 
 namespace sax {
 
@@ -34,18 +34,13 @@ void validate(const TrainConfig& c) {
         w, "validation_fraction and test_fraction must be positive and leave data to train on");
   check(c.threads >= 0, w, fmt::format("threads must be 0 or more, got {}", c.threads));
   check(c.step_weight >= 0, w, fmt::format("step_weight must be 0 or more, got {}", c.step_weight));
-  check(c.step_plateau >= 0 && c.step_plateau < 1, w,
-        fmt::format("step_plateau must be at least 0 and below 1, got {}", c.step_plateau));
   check(c.seeds >= 1, w, fmt::format("seeds must be at least 1, got {}", c.seeds));
   check(c.device == "auto" || c.device == "cpu" || c.device == "cuda", w,
         fmt::format("device must be auto, cpu or cuda, got \"{}\"", c.device));
   check(c.train_limit >= 0, w,
         fmt::format("train_limit must be 0 (all) or more, got {}", c.train_limit));
-  check(c.init.empty() || !c.backbone.enabled(), w,
-        "init (a CNN to start from) and backbone cannot be used together");
   check(c.kind == "efficientat" || c.kind == "cnn", w,
         fmt::format("kind must be efficientat or cnn, got \"{}\"", c.kind));
-  check(c.init.empty() || c.kind == "cnn", w, "init (a CNN to start from) needs \"kind\": \"cnn\"");
   check(c.unfreeze >= 0 && c.unfreeze <= 17, w,
         fmt::format("unfreeze must be 0..17 (EfficientAT's feature blocks), got {}", c.unfreeze));
   check(c.unfreeze_lr_scale > 0, w,
@@ -61,7 +56,6 @@ const auto kAugmentFields = std::make_tuple(
     jf::field("freq_masks", &AugmentConfig::freq_masks),
     jf::field("freq_mask_max", &AugmentConfig::freq_mask_max),
     jf::field("gain_db", &AugmentConfig::gain_db), jf::field("tilt_db", &AugmentConfig::tilt_db),
-    jf::field("eq_db", &AugmentConfig::eq_db), jf::field("mel_shift", &AugmentConfig::mel_shift),
     jf::field("max_shift", &AugmentConfig::max_shift),
     jf::field("mixup_alpha", &AugmentConfig::mixup_alpha));
 
@@ -71,9 +65,8 @@ void from_json(const nlohmann::json& j, AugmentConfig& c) {
   const std::string w = "augment config";
   jf::read_object(j, c, kAugmentFields, w);
   check(c.time_masks >= 0 && c.freq_masks >= 0 && c.time_mask_max >= 0 && c.freq_mask_max >= 0 &&
-            c.max_shift >= 0 && c.gain_db >= 0 && c.tilt_db >= 0 && c.eq_db >= 0 &&
-            c.mel_shift >= 0 && c.mixup_alpha >= 0,
-        w, "mask counts, widths, shifts, gain, tilt, eq and mixup_alpha must be 0 or more");
+            c.max_shift >= 0 && c.gain_db >= 0 && c.tilt_db >= 0 && c.mixup_alpha >= 0,
+        w, "mask counts, widths, shifts, gain, tilt and mixup_alpha must be 0 or more");
 }
 
 const auto kDesertFields = std::make_tuple(jf::field("tolerance", &DesertConfig::tolerance),
@@ -89,34 +82,17 @@ void from_json(const nlohmann::json& j, DesertConfig& c) {
         "tolerance must be positive, epochs at least 1, max_restarts 0 or more");
 }
 
-const auto kBackboneFields = std::make_tuple(jf::field("file", &BackboneConfig::file),
-                                             jf::field("freeze", &BackboneConfig::freeze),
-                                             jf::field("lr_scale", &BackboneConfig::lr_scale));
-
-void to_json(nlohmann::json& j, const BackboneConfig& c) { jf::write(j, c, kBackboneFields); }
-
-void from_json(const nlohmann::json& j, BackboneConfig& c) {
-  const std::string w = "backbone config";
-  jf::read_object(j, c, kBackboneFields, w);
-  check(c.freeze >= 0 && c.freeze <= 14, w,
-        fmt::format("freeze must be 0..14 (YAMNet's layers), got {}", c.freeze));
-  check(c.lr_scale > 0, w, fmt::format("lr_scale must be positive, got {}", c.lr_scale));
-}
-
 const auto kTrainFields = std::make_tuple(
     jf::field("kind", &TrainConfig::kind), jf::field("unfreeze", &TrainConfig::unfreeze),
     jf::field("unfreeze_lr_scale", &TrainConfig::unfreeze_lr_scale),
     jf::field("features", &TrainConfig::features), jf::field("net", &TrainConfig::net),
-    jf::field("backbone", &TrainConfig::backbone), jf::field("augment", &TrainConfig::augment),
-    jf::field("desert", &TrainConfig::desert), jf::field("epochs", &TrainConfig::epochs),
-    jf::field("batch_size", &TrainConfig::batch_size), jf::field("lr", &TrainConfig::lr),
-    jf::field("weight_decay", &TrainConfig::weight_decay),
+    jf::field("augment", &TrainConfig::augment), jf::field("desert", &TrainConfig::desert),
+    jf::field("epochs", &TrainConfig::epochs), jf::field("batch_size", &TrainConfig::batch_size),
+    jf::field("lr", &TrainConfig::lr), jf::field("weight_decay", &TrainConfig::weight_decay),
     jf::field("schedule", &TrainConfig::schedule), jf::field("patience", &TrainConfig::patience),
     jf::field("clip_norm", &TrainConfig::clip_norm),
-    jf::field("step_weight", &TrainConfig::step_weight),
-    jf::field("step_plateau", &TrainConfig::step_plateau), jf::field("seed", &TrainConfig::seed),
+    jf::field("step_weight", &TrainConfig::step_weight), jf::field("seed", &TrainConfig::seed),
     jf::field("seeds", &TrainConfig::seeds), jf::field("train_limit", &TrainConfig::train_limit),
-    jf::field("init", &TrainConfig::init),
     jf::field("validation_fraction", &TrainConfig::validation_fraction),
     jf::field("test_fraction", &TrainConfig::test_fraction),
     jf::field("split_seed", &TrainConfig::split_seed), jf::field("threads", &TrainConfig::threads),
@@ -139,90 +115,6 @@ TrainConfig load_train_config(const std::filesystem::path& path) {
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", path.string(), e.what()));
   }
-}
-
-void to_json(nlohmann::json& j, const Metrics& m) {
-  j = {{"threshold", m.threshold},
-       {"accuracy", m.accuracy},
-       {"balanced_accuracy", m.balanced_accuracy},
-       {"precision", m.precision},
-       {"recall", m.recall},
-       {"f1", m.f1},
-       {"roc_auc", m.roc_auc},
-       {"pr_auc", m.pr_auc},
-       {"loss", m.loss},
-       {"confusion", {{"tp", m.tp}, {"fp", m.fp}, {"tn", m.tn}, {"fn", m.fn}}}};
-}
-
-const auto kEpochFields = std::make_tuple(
-    jf::field("epoch", &EpochRecord::epoch), jf::field("train_loss", &EpochRecord::train_loss),
-    jf::field("train_accuracy", &EpochRecord::train_accuracy),
-    jf::field("validation_loss", &EpochRecord::validation_loss),
-    jf::field("validation_accuracy", &EpochRecord::validation_accuracy),
-    jf::field("validation_balanced_accuracy", &EpochRecord::validation_balanced_accuracy),
-    jf::field("lr", &EpochRecord::lr), jf::field("seconds", &EpochRecord::seconds));
-
-void to_json(nlohmann::json& j, const EpochRecord& e) { jf::write(j, e, kEpochFields); }
-
-void from_json(const nlohmann::json& j, EpochRecord& e) {
-  jf::read_object(j, e, kEpochFields, "epoch record");
-}
-
-const auto kSeedRunFields = std::make_tuple(
-    jf::field("seed", &SeedRun::seed),
-    jf::field("best_validation_loss", &SeedRun::best_validation_loss),
-    jf::field("best_epoch", &SeedRun::best_epoch), jf::field("epochs", &SeedRun::epochs));
-
-void to_json(nlohmann::json& j, const SeedRun& s) { jf::write(j, s, kSeedRunFields); }
-
-void from_json(const nlohmann::json& j, SeedRun& s) {
-  jf::read_object(j, s, kSeedRunFields, "seed run");
-}
-
-void to_json(nlohmann::json& j, const TrainResult& r) {
-  const nlohmann::json history = r.history;
-  j = {{"threshold", r.validation.threshold},
-       {"metrics", {{"validation", r.validation}, {"test", r.test}}},
-       {"history", history},
-       {"best_epoch", r.best_epoch},
-       {"seed", r.seed},
-       {"seed_runs", r.seed_runs},
-       {"desert_restarts", r.desert_restarts},
-       {"stopped", r.stopped},
-       {"samples",
-        {{"train", r.train_samples},
-         {"validation", r.validation_samples},
-         {"test", r.test_samples},
-         {"timed", r.timed_samples}}},
-       {"seconds", r.seconds},
-       {"samples_per_second", r.samples_per_second},
-       {"device", r.device}};
-  if (r.steps_measured()) {
-    j["step_threshold"] = r.validation_steps.threshold;
-    j["metrics"]["validation_steps"] = r.validation_steps;
-    j["metrics"]["test_steps"] = r.test_steps;
-  }
-  if (r.zero_shot) {
-    j["zero_shot"] = *r.zero_shot;
-    j["worse_than_zero_shot"] = r.zero_shot->worse;
-  }
-}
-
-void to_json(nlohmann::json& j, const ZeroShotCheck& z) {
-  j = {{"validation", z.validation},
-       {"test", z.test},
-       {"validation_loss", z.validation_loss},
-       {"trained_validation_loss", z.trained_validation_loss}};
-}
-
-void to_json(nlohmann::json& j, const CvResult& r) {
-  j = {{"folds", r.folds},
-       {"mean", r.mean},
-       {"spread", r.spread},
-       {"desert_restarts", r.desert_restarts}};
-  if (!r.zero_shot_folds.empty())
-    j["zero_shot"] = {
-        {"folds", r.zero_shot_folds}, {"mean", r.zero_shot_mean}, {"spread", r.zero_shot_spread}};
 }
 
 }  // namespace sax

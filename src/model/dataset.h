@@ -22,8 +22,8 @@
 
 namespace sax {
 
-// What is computed from each sample's audio and cached: the CNN's log-mel, or a backbone's
-// input or embeddings (backbone.h).
+// What is computed from each sample's audio and cached: the CNN's log-mel, or EfficientAT's
+// log-mel or hidden vectors (efficientat.h).
 class FeatureExtractor {
  public:
   virtual ~FeatureExtractor() = default;

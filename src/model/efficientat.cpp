@@ -19,7 +19,7 @@ namespace {
 
 // The head starts at zero on features that do not change: it takes larger steps than a network
 // trained from scratch. Ten times lr ranked real recordings and synthetic songs better than lr
-// itself (docs/experiments/2026-12-07-real-music.md).
+// itself (docs/design.md).
 constexpr double kHeadLrScale = 10;
 
 namespace fs = std::filesystem;

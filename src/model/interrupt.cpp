@@ -1,6 +1,6 @@
-#include <csignal>
+#include "model/interrupt.h"
 
-#include "model/train.h"
+#include <csignal>
 
 namespace sax {
 

@@ -1,7 +1,7 @@
 #pragma once
 // What differs between the kinds of model the trainer trains (LibTorch; internal to src/model):
-// EfficientAT with a correction to its Saxophone output (efficientat.h, the default), the CNN
-// from scratch, or YAMNet as a backbone with a new head (backbone.h). Each kind says
+// EfficientAT with a correction to its Saxophone output (efficientat.h, the default) or the CNN
+// from scratch. Each kind says
 // which features are cached, builds its network, prepares and augments batches, and gives each
 // parameter group its learning rate. The training loop (trainer.cpp) is the same for all.
 #include <filesystem>
@@ -39,7 +39,7 @@ class ModelKind {
 
   virtual std::string name() const = 0;  // model.json "kind"
   virtual std::unique_ptr<FeatureExtractor> extractor() const = 0;
-  // A fresh network, initialised from torch's current seed (or from the pretrained file).
+  // A fresh network, initialised from torch's current seed (and the pretrained weights).
   virtual Network create() const = 0;
   // Cached raw features [B, ...] -> the network's input, for evaluation.
   virtual torch::Tensor prepare(const torch::Tensor& raw) const = 0;
@@ -58,9 +58,7 @@ class ModelKind {
   virtual void describe(nlohmann::json& /*model*/) const {}
 };
 
-// The kind `config` asks for: a backbone when config.backbone is set, else TrainConfig::kind.
-std::unique_ptr<ModelKind> model_kind(const TrainConfig& config);
-// The CNN whatever TrainConfig::kind says (contrastive pretraining, spectrograms in memory).
+// The CNN whatever TrainConfig::kind says (spectrograms in memory).
 std::unique_ptr<ModelKind> cnn_kind(const TrainConfig& config);
 
 // Mixup of a batch with a shuffled copy of itself (Beta(alpha, alpha) weight); shared by kinds.

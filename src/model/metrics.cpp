@@ -1,12 +1,13 @@
-// Classification metrics at a threshold, threshold choice, ROC (LibTorch-free).
+#include "model/metrics.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "model/train.h"
 
 namespace sax {
 
@@ -99,7 +100,7 @@ Metrics compute_metrics(const std::vector<float>& probabilities, const std::vect
 }
 
 double choose_threshold(const std::vector<float>& probabilities, const std::vector<int>& labels,
-                        ThresholdGoal goal, double plateau) {
+                        ThresholdGoal goal) {
   check_sizes(probabilities, labels);
   const auto order = by_descending(probabilities);
   const double positives = std::count(labels.begin(), labels.end(), 1);
@@ -121,16 +122,13 @@ double choose_threshold(const std::vector<float>& probabilities, const std::vect
     candidates.emplace_back((probabilities[order[i]] + next) / 2.0, score);
     best_score = std::max(best_score, score);
   }
-  // Among the candidates on the plateau: the lowest threshold, or without a plateau the one
-  // nearest 0.5.
+  // Among the best candidates: the one nearest 0.5.
   double chosen = 0.5;
   bool found = false;
   for (const auto& [threshold, score] : candidates) {
-    if (score < best_score - std::max(plateau, 1e-12)) continue;
-    const bool better =
-        !found ||
-        (plateau > 0 ? threshold < chosen : std::abs(threshold - 0.5) < std::abs(chosen - 0.5));
-    if (better) chosen = threshold, found = true;
+    if (score < best_score - 1e-12) continue;
+    if (!found || std::abs(threshold - 0.5) < std::abs(chosen - 0.5))
+      chosen = threshold, found = true;
   }
   return chosen;
 }
@@ -151,6 +149,19 @@ std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& proba
   }
   if (points.back() != std::pair<double, double>{1.0, 1.0}) points.emplace_back(1.0, 1.0);
   return points;
+}
+
+void to_json(nlohmann::json& j, const Metrics& m) {
+  j = {{"threshold", m.threshold},
+       {"accuracy", m.accuracy},
+       {"balanced_accuracy", m.balanced_accuracy},
+       {"precision", m.precision},
+       {"recall", m.recall},
+       {"f1", m.f1},
+       {"roc_auc", m.roc_auc},
+       {"pr_auc", m.pr_auc},
+       {"loss", m.loss},
+       {"confusion", {{"tp", m.tp}, {"fp", m.fp}, {"tn", m.tn}, {"fn", m.fn}}}};
 }
 
 }  // namespace sax

@@ -92,11 +92,6 @@ torch::Tensor CnnImpl::pool_steps(const torch::Tensor& p) {
   return torch::log(window) - torch::log1p(-window);
 }
 
-torch::Tensor CnnImpl::embed(const torch::Tensor& input) {
-  const auto features = features_->forward(input);
-  return frame_head_ ? features.mean(2).mean(2) : features.flatten(1);
-}
-
 CnnImpl::Scores CnnImpl::forward_steps(const torch::Tensor& input) {
   if (!frame_head_) return {forward(input), {}};
   auto logits = step_logits(input);

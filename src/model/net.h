@@ -14,7 +14,7 @@
 namespace sax {
 
 // Any network the trainer trains: a prepared input batch -> one logit per item [B]. The CNN and
-// the backbone-with-head (backbone.h) are the two kinds.
+// EfficientAT with its head (efficientat.h) are the two kinds.
 class NetworkImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& input) = 0;
@@ -44,9 +44,6 @@ class CnnImpl : public NetworkImpl {
   static torch::Tensor pool_steps(const torch::Tensor& steps);
   bool has_frame_head() const { return frame_head_; }
   int64_t fc_inputs() const { return fc_inputs_; }
-  // One vector per window from the conv blocks, [B, fc_inputs()] (what contrastive pretraining
-  // shapes): flattened for the window head, the mean of the steps' inputs for the frame head.
-  torch::Tensor embed(const torch::Tensor& input);
 
  private:
   torch::Tensor step_logits(const torch::Tensor& input);
@@ -74,21 +71,6 @@ WeightsFile weights_of(torch::nn::Module& module);
 // be: otherwise sax::Error names the file and the tensor.
 void save_weights(torch::nn::Module& module, const std::filesystem::path& file);
 void load_weights(torch::nn::Module& module, const std::filesystem::path& file);
-
-// Loads a model folder's weights into `net`: model.safetensors, or model.pt in a folder from an
-// earlier version (so no trained model is lost). Throws sax::Error naming the file.
-template <typename Net>
-void load_model_weights(Net& net, const std::filesystem::path& model_dir) {
-  const auto legacy = model_dir / kLegacyWeightsFile;
-  if (std::filesystem::exists(model_dir / kWeightsFile) || !std::filesystem::exists(legacy))
-    return load_weights(*net, model_dir / kWeightsFile);
-  try {
-    torch::load(net, legacy.string());
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: cannot load the weights ({})", legacy.string(),
-                            e.what_without_backtrace()));
-  }
-}
 
 // CUDA when this LibTorch build and a GPU are present, else the CPU.
 torch::Device preferred_device();

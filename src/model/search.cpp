@@ -1,4 +1,5 @@
-// Grid and random search over a declared space of TrainConfig fields (LibTorch-free).
+#include "model/search.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -8,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "model/train.h"
 
 namespace sax {
 

@@ -1,4 +1,5 @@
-// Splits that do not cheat (grouped by recording, stratified by label), and the desert detector.
+#include "model/split.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -8,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "model/train.h"
 #include "store/store.h"
 
 namespace sax {
@@ -105,15 +105,6 @@ std::vector<std::vector<size_t>> grouped_folds(const std::vector<LabeledSample>&
     throw Error(
         fmt::format("{} folds need at least {} sources, the data has {}", folds, folds, sources));
   return deal(samples, indices, std::vector<double>(folds, 1.0 / folds), seed);
-}
-
-bool DesertDetector::update(double validation_loss, double balanced_accuracy) {
-  const double ln2 = std::log(2.0);
-  learned_ = learned_ || validation_loss < ln2 - config_.tolerance;
-  const bool at_ln2 = std::abs(validation_loss - ln2) < config_.tolerance;
-  const bool at_chance = std::abs(balanced_accuracy - 0.5) <= 0.05;
-  stuck_ = at_ln2 && at_chance && !learned_ ? stuck_ + 1 : 0;
-  return stuck_ >= config_.epochs;
 }
 
 }  // namespace sax

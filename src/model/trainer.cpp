@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -10,12 +11,15 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/progress.h"
 #include "infer/detector.h"
+#include "model/desert.h"
+#include "model/efficientat.h"
 #include "plot/svg.h"
 
 namespace sax {
@@ -278,6 +282,7 @@ struct Checkpoint {
   fs::path json() const { return dir / "checkpoint.json"; }
   fs::path seeds() const { return dir / "seeds.json"; }
   fs::path kept() const { return dir / "kept.pt"; }
+  fs::path config() const { return dir / "config.json"; }
 
   // Forgets the run in progress; the seeds record stays.
   void clear_run() const {
@@ -290,6 +295,48 @@ struct Checkpoint {
     return read_checkpoint_json(json()).at("seed").get<uint64_t>();
   }
 };
+
+// Every leaf of a JSON object by its dotted path ("net.depth").
+void flatten(const nlohmann::json& j, const std::string& prefix,
+             std::map<std::string, nlohmann::json>& out) {
+  if (!j.is_object()) {
+    out[prefix] = j;
+    return;
+  }
+  for (const auto& [key, value] : j.items())
+    flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+}
+
+// Settings a resumed run may change: how many seeds (more adds seeds) and where it runs.
+bool may_change_on_resume(const std::string& field) {
+  return field == "seeds" || field == "threads" || field == "device";
+}
+
+// A resumed run must train as the interrupted one did (a changed learning rate or schedule would
+// silently mix two runs in one model): refuses a config that differs from the one recorded at
+// the start, naming each changed field. Records the config when there is none.
+void check_resumed_config(const Checkpoint& cp, const TrainConfig& config, bool resume) {
+  if (!cp.enabled()) return;
+  const nlohmann::json now = config;
+  if (resume && fs::exists(cp.config())) {
+    std::map<std::string, nlohmann::json> before, after;
+    flatten(read_checkpoint_json(cp.config()), "", before);
+    flatten(now, "", after);
+    for (const auto& [field, value] : after) before.try_emplace(field);
+    std::vector<std::string> changed;
+    for (const auto& [field, value] : before)
+      if (!may_change_on_resume(field) && value != after[field])
+        changed.push_back(fmt::format("{} ({} -> {})", field, value.dump(), after[field].dump()));
+    if (!changed.empty())
+      throw Error(fmt::format(
+          "{}: --resume needs the settings the run started with; changed: {}. Resume with them, "
+          "or train a new model under another --out",
+          cp.dir.string(), fmt::join(changed, ", ")));
+    return;
+  }
+  fs::create_directories(cp.dir);
+  write_text(cp.config(), now.dump(1));
+}
 
 // A seed's desert restarts train from seed + k * kRestartStride.
 constexpr uint64_t kRestartStride = 1000003ULL;
@@ -653,8 +700,7 @@ void save_model_folder(const fs::path& dir, const Network& net, const ModelKind&
 }
 
 // Step metrics of the validation and test samples with known sax times, at the step threshold
-// chosen for F1 on validation steps (issue 6 measures detection by frame F1; TrainConfig's
-// step_plateau).
+// chosen for F1 on validation steps.
 void measure_steps(const Network& net, const ModelKind& kind, const FeatureSource& data,
                    const FrameTargets& frames, const Split& split, const TrainConfig& config,
                    TrainResult& r) {
@@ -663,22 +709,19 @@ void measure_steps(const Network& net, const ModelKind& kind, const FeatureSourc
     for (size_t i : *part) r.timed_samples += has_frames(frames, i);
   const auto validation = score_steps(net, kind, data, frames, split.validation, frame_step);
   if (validation.labels.empty()) return;
-  r.validation_steps = compute_metrics(validation.probabilities, validation.labels,
-                                       choose_threshold(validation.probabilities, validation.labels,
-                                                        ThresholdGoal::f1, config.step_plateau));
+  r.validation_steps = compute_metrics(
+      validation.probabilities, validation.labels,
+      choose_threshold(validation.probabilities, validation.labels, ThresholdGoal::f1));
   const auto test = score_steps(net, kind, data, frames, split.test, frame_step);
   r.test_steps = compute_metrics(test.probabilities, test.labels, r.validation_steps.threshold);
 }
 
 // The config with the net's "auto" GRU settled for this run (model.json records the result):
-// none for a kind other than the CNN, the starting model's when training starts from one (init
-// needs the same architecture), else by the size of the training set.
+// none for a kind other than the CNN, else by the size of the training set.
 TrainConfig settle_net(TrainConfig config, size_t train_samples) {
   if (config.net.gru != kGruAuto) return config;
   if (!config.trains_cnn())
     config.net.gru = 0;
-  else if (!config.init.empty())
-    config.net.gru = net_of_model(read_model_description(config.init)).gru;
   else
     config.net = settle_gru(config.net, train_samples);
   return config;
@@ -769,6 +812,7 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   const auto kind = model_kind(config);
   const std::string device = training_device(config.device).str();  // refuses a missing GPU early
   const Checkpoint checkpoint{model_dir.empty() ? fs::path() : model_dir / "checkpoint"};
+  check_resumed_config(checkpoint, given, options.resume);
   TrainedModel out;
   const auto zero_shot = measure_zero_shot(*kind, data, labels, split, options);
   const Run run =
@@ -807,18 +851,9 @@ TrainedModel train_core(const FeatureSource& data, const std::vector<int>& label
   return out;
 }
 
-TrainResult train_arrays(const ArrayDataset& data, const Split& split, const TrainConfig& config,
-                         const fs::path& model_dir, const TrainOptions& options) {
-  if (config.backbone.enabled())
-    throw Error("train_arrays takes spectrograms: it trains the CNN, not a backbone");
-  if (!data.frames.empty() && data.frames.size() != data.inputs.size())
-    throw Error(
-        fmt::format("{} frame targets for {} inputs", data.frames.size(), data.inputs.size()));
-  TrainConfig cnn = config;
-  cnn.kind = "cnn";
-  return train_core(TensorSource(stack_spectrograms(data, config.features)), data.labels,
-                    data.frames, split, cnn, model_dir, options)
-      .result;
+std::unique_ptr<ModelKind> model_kind(const TrainConfig& config) {
+  if (config.kind == "efficientat") return efficientat_kind(config);
+  return cnn_kind(config);
 }
 
 torch::Tensor stack_spectrograms(const ArrayDataset& data, const FeatureConfig& features) {

@@ -29,6 +29,9 @@ class TensorSource : public FeatureSource {
   torch::Tensor all_;
 };
 
+// The kind TrainConfig::kind names: efficientat.h's or the CNN.
+std::unique_ptr<ModelKind> model_kind(const TrainConfig& config);
+
 struct TrainedModel {
   TrainResult result;
   Network net;  // the best checkpoint, in eval mode
@@ -40,10 +43,6 @@ struct TrainedModel {
 TrainedModel train_core(const FeatureSource& data, const std::vector<int>& labels,
                         const FrameTargets& frames, const Split& split, const TrainConfig& config,
                         const std::filesystem::path& model_dir, const TrainOptions& options);
-
-// Contrastive pretraining (pretrain.cpp) on the first `count` items of `data`.
-PretrainResult pretrain_core(const FeatureSource& data, size_t count, const TrainConfig& config,
-                             const std::filesystem::path& model_dir, const TrainOptions& options);
 
 // An ArrayDataset's spectrograms as one tensor [n, n_mels, frames]; throws on a wrong shape.
 torch::Tensor stack_spectrograms(const ArrayDataset& data, const FeatureConfig& features);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "store/store.h"
 
 namespace sax {
@@ -19,6 +21,10 @@ double fleiss_kappa(const std::vector<std::array<int64_t, 3>>& counts_per_item);
 // votes_by_day and kappa. today: "YYYY-MM-DD" (UTC).
 void summarise_votes(const std::vector<Vote>& votes, const std::string& today,
                      StatusReport& report);
+
+// The status report as JSON: what `saxdetect status --json` prints, GET /api/status returns and
+// the /status page draws. backend: Store::backend().
+nlohmann::json status_json(const StatusReport& report, const std::string& backend);
 
 // "2026-11-25T20:31:07.123Z" for now, UTC.
 std::string utc_now_iso();

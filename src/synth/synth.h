@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "labels/truth.h"
 #include "synth/music.h"
 #include "synth/render.h"
 
@@ -34,24 +35,6 @@ struct SynthOptions {
   bool progress = true;         // a progress line when stderr is a terminal
 };
 
-struct LeadSection {
-  double start = 0, end = 0;
-  std::string instrument;  // "" when only the band plays
-};
-
-struct SongTruth {
-  std::string file;  // relative to truth.json's folder
-  std::string style;
-  double tempo = 0;
-  std::string key;
-  std::string soundfont;  // file name, e.g. "FluidR3_GM.sf2"
-  double duration = 0;
-  std::vector<std::string> instruments;
-  std::vector<LeadSection> sections;
-  std::vector<TimeRange> sax;  // where any saxophone sounds
-  bool has_sax() const { return !sax.empty(); }
-};
-
 // Renders options.songs songs into options.out and writes options.out/truth.json. Song i is
 // the same whatever the number of songs. Throws sax::Error (bad option, soundfont, output).
 std::vector<SongTruth> synthesize(const SynthOptions& options);
@@ -65,9 +48,5 @@ struct SongPlan {
   uint64_t seed = 0;
 };
 SongPlan plan_song(const SynthOptions& options, int index);
-
-void write_truth(const std::filesystem::path& path, const std::vector<SongTruth>& songs);
-// Throws sax::Error naming the file and the field at fault.
-std::vector<SongTruth> read_truth(const std::filesystem::path& path);
 
 }  // namespace sax::synth

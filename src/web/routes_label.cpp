@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "store/report.h"
 #include "web/app.h"
 #include "web/label_order.h"
-#include "web/status_json.h"
 #include "web/validation.h"
 
 namespace sax::web {

@@ -31,7 +31,7 @@ TEST(Cli, BothExecutablesListEveryCommandAlike) {
   ASSERT_EQ(testing::run_shell(torch_binary() + " --help", &torch), 0) << torch;
   EXPECT_FALSE(subcommands_of(plain).empty()) << plain;
   EXPECT_EQ(subcommands_of(plain), subcommands_of(torch));
-  for (const char* command : {"train", "predict", "serve", "backbone", "ingest", "assess"})
+  for (const char* command : {"train", "predict", "serve", "calibrate", "ingest", "assess"})
     EXPECT_NE(plain.find(command), std::string::npos) << command;
 }
 
@@ -39,8 +39,8 @@ TEST(Cli, LibTorchCommandsRunInSaxdetectTorchWithTheirOwnHelpAndExitCodes) {
   std::string out;
   ASSERT_EQ(testing::run_saxdetect("train --help", &out), 0) << out;
   EXPECT_NE(out.find("--epochs"), std::string::npos) << out;  // train's own options
-  EXPECT_NE(testing::run_saxdetect("backbone import /no/such.tflite", &out), 0);
-  EXPECT_NE(out.find("/no/such.tflite"), std::string::npos) << out;
+  EXPECT_NE(testing::run_saxdetect("train --config /no/such.json", &out), 0);
+  EXPECT_NE(out.find("/no/such.json"), std::string::npos) << out;
   EXPECT_EQ(testing::run_saxdetect("train --no-such-option", &out), 109) << out;  // CLI11's code
 }
 

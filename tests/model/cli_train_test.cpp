@@ -201,6 +201,14 @@ TEST_F(CliTrain, SeedsFlagTrainsEachSeedAndSaysWhichWasKept) {
   EXPECT_EQ(more.at("seed_runs")[2].at("seed").get<int>(), 7);
   for (int k = 0; k < 2; ++k)
     EXPECT_EQ(more.at("seed_runs")[k], j.at("seed_runs")[k]) << "seed " << 5 + k << " changed";
+
+  // Resuming with other settings would mix two runs in one model: refused, naming the change.
+  EXPECT_NE(saxdetect("train --epochs 2 --seed 5 --seeds 4 --out m2 --resume --config " +
+                          config().string(),
+                      &out),
+            0);
+  EXPECT_NE(out.find("epochs (1 -> 2)"), std::string::npos) << out;
+  EXPECT_EQ(read_json(home() / "models" / "m2" / "model.json"), more);
 }
 
 TEST_F(CliTrain, SaxTimesFromATruthFileTeachTheStepsAndGiveAStepThreshold) {

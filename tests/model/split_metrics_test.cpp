@@ -10,7 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "model/train.h"
+#include "model/desert.h"
+#include "model/search.h"
 #include "store/store.h"
 #include "support/testing.h"
 
@@ -253,31 +254,6 @@ TEST(Net, TooDeepForTheInputIsAClearError) {
   }
 }
 
-TEST(Metrics, APlateauTakesTheLowestThresholdWithinItOfTheBest) {
-  // (score, sax, not sax): F1 is 0.9412 cut at 0.85, 0.9371 at 0.75 (within 0.01 of the best)
-  // and 0.9222 at 0.6 (not within it).
-  std::vector<float> p;
-  std::vector<int> y;
-  for (const auto& [score, sax, other] : std::vector<std::tuple<float, int, int>>{
-           {0.9f, 80, 0}, {0.8f, 2, 3}, {0.7f, 1, 4}, {0.5f, 3, 12}, {0.1f, 4, 100}}) {
-    p.insert(p.end(), sax + other, score);
-    y.insert(y.end(), sax, 1);
-    y.insert(y.end(), other, 0);
-  }
-  EXPECT_NEAR(compute_metrics(p, y, 0.85).f1, 0.9412, 1e-4);
-  EXPECT_NEAR(compute_metrics(p, y, 0.75).f1, 0.9371, 1e-4);
-  EXPECT_NEAR(compute_metrics(p, y, 0.6).f1, 0.9222, 1e-4);
-  EXPECT_NEAR(choose_threshold(p, y, ThresholdGoal::f1), 0.85, 1e-6);  // the best
-  EXPECT_NEAR(choose_threshold(p, y, ThresholdGoal::f1, 0.01), 0.75, 1e-6);
-  EXPECT_NEAR(choose_threshold(p, y, ThresholdGoal::f1, 0.02), 0.6, 1e-6);
-  // Without a plateau, balanced accuracy keeps its best point.
-  const double balanced = choose_threshold(p, y);
-  for (double t : {0.85, 0.75, 0.6, 0.05})
-    EXPECT_GE(compute_metrics(p, y, balanced).balanced_accuracy,
-              compute_metrics(p, y, t).balanced_accuracy)
-        << t;
-}
-
 TEST(Config, JsonRoundTripAndStrictFields) {
   TrainConfig c;
   c.lr = 3e-4;
@@ -289,14 +265,6 @@ TEST(Config, JsonRoundTripAndStrictFields) {
   EXPECT_THROW((nlohmann::json{{"epochs", 0}}.get<TrainConfig>()), Error);
   EXPECT_THROW((nlohmann::json{{"net", {{"kernels", {4}}}}}.get<TrainConfig>()), Error);
   EXPECT_THROW((nlohmann::json{{"learning_rate", 0.1}}.get<TrainConfig>()), Error);
-  for (double plateau : {-0.01, 1.0}) {
-    const auto error = testing::error_of([&] {
-      nlohmann::json{{"step_plateau", plateau}}.get<TrainConfig>();
-    });
-    EXPECT_NE(error.find("step_plateau"), std::string::npos) << plateau << ": " << error;
-  }
-  const auto plateau = nlohmann::json{{"step_plateau", 0.01}}.get<TrainConfig>();
-  EXPECT_DOUBLE_EQ(plateau.step_plateau, 0.01);
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ TEST(SynthCli, RendersSongsThenLabelsTheirIngestedSamples) {
             0)
       << out;
   EXPECT_NE(out.find("rendered 2 songs"), std::string::npos) << out;
-  auto truth = sax::synth::read_truth(dir / "library/truth.json");
+  auto truth = sax::read_truth(dir / "library/truth.json");
   ASSERT_EQ(truth.size(), 2u);
   EXPECT_TRUE(std::filesystem::exists(dir / "library/song-000.flac"));
 

@@ -14,6 +14,7 @@
 #include "synth/synth.h"
 
 using namespace sax::synth;
+using sax::read_truth;
 using sax::TimeRange;
 using sax::testing::TempDir;
 

@@ -2,7 +2,7 @@
 // Labels that come from somewhere other than the labelling page (`saxdetect labels`):
 // the ground truth of a synthetic library, CSV files people bring, and export of every vote.
 //
-//   auto report = sax::synth::import_truth(*store, "library/truth.json", {0.5, "truth"});
+//   auto report = sax::import_truth(*store, "library/truth.json", {0.5, "truth"});
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "labels/truth.h"
 #include "store/store.h"
-#include "synth/render.h"
 
-namespace sax::synth {
+namespace sax {
 
 // The label the truth gives a sample [start, start + duration): sax when a saxophone sounds for
 // at least min_overlap seconds of it, not_sax when none sounds, unsure in between.
@@ -65,4 +65,4 @@ bool read_csv_record(std::istream& in, std::string& record, int& lines);
 std::string neutralise_formula(const std::string& text);
 std::string restore_formula(const std::string& text);
 
-}  // namespace sax::synth
+}  // namespace sax

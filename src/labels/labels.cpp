@@ -1,4 +1,4 @@
-#include "synth/labels.h"
+#include "labels/labels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,9 +14,8 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/progress.h"
-#include "synth/synth.h"
 
-namespace sax::synth {
+namespace sax {
 
 namespace fs = std::filesystem;
 
@@ -346,4 +345,4 @@ std::string export_labels(Store& store, ExportFormat format) {
   return out;
 }
 
-}  // namespace sax::synth
+}  // namespace sax

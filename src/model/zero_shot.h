@@ -1,11 +1,10 @@
 #pragma once
-// The zero-shot baseline measured on labelled data: a pretrained scorer (YAMNet's saxophone
-// class) is not trained at all, only its threshold is chosen, on the same grouped split the
-// CNN uses, so its test metrics compare directly with `saxdetect train`.
+// A detector measured on labelled data without training (the built-in detector zero-shot):
+// only its threshold is chosen, on the same grouped split training uses, so its test metrics
+// compare directly with `saxdetect train`.
 //
-//   auto scorer = sax::load_yamnet_scorer(file);
+//   auto scorer = sax::builtin_efficientat_scorer();
 //   auto result = sax::evaluate_zero_shot(*store, home, *scorer, sax::TrainConfig{});
-//   sax::set_yamnet_threshold(file, result.threshold);
 #include <cstddef>
 
 #include "infer/detector.h"

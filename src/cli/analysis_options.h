@@ -1,6 +1,6 @@
 #pragma once
-// Command-line options shared by `saxdetect predict` and `saxdetect evaluate`: which scorer to
-// use and how to analyse. Header-only on top of CLI11; only src/cli includes it.
+// Command-line options shared by `saxdetect predict`, `evaluate` and `assess`: which scorer to
+// use and how to analyse. Header-only on top of CLI11.
 
 #include <cstdio>
 #include <memory>
@@ -11,11 +11,8 @@
 #include "common/home.h"
 #include "detect/detect.h"
 #include "infer/detector.h"
-#ifdef SAXDETECT_WITH_LIBTORCH  // saxdetect-torch; see src/cli/CMakeLists.txt
-#include "model/yamnet.h"
-#endif
 
-namespace sax::detect {
+namespace sax::cli {
 
 inline const char* const kAnalysisHelp = R"(How detection works:
   Windows as long as the model's input (5 s for the CNN) slide over the file every --hop
@@ -41,37 +38,22 @@ inline void print_error(const std::string& message) {
 }
 
 struct ScorerChoice {
-  std::string model;      // a model folder; empty: home/models/current
-  std::string zero_shot;  // "yamnet": the zero-shot baseline instead of the trained CNN
+  std::string model;  // a model folder; empty: home/models/current
 };
 
 inline void add_scorer_options(CLI::App* command, ScorerChoice& choice) {
   command->add_option("--model", choice.model,
                       "Model folder (default: the current model in the data home, else the "
-                      "built-in detector); with --zero-shot, the YAMNet model file");
-  command
-      ->add_option("--zero-shot", choice.zero_shot,
-                   "Use a zero-shot baseline instead of the trained CNN (yamnet: its Saxophone "
-                   "class, imported with `saxdetect backbone import`)")
-      ->check(CLI::IsMember({"yamnet"}));
+                      "built-in detector)");
 }
 
 // The scorer the options name: by default the home's current model, else the built-in detector.
-// Without LibTorch (the plain saxdetect), YAMNet throws NeedsLibTorch: main runs the command in
-// saxdetect-torch.
 inline std::unique_ptr<Scorer> open_scorer(const ScorerChoice& choice, const Home& home) {
-#ifdef SAXDETECT_WITH_LIBTORCH
-  if (choice.zero_shot == "yamnet")
-    return load_yamnet_scorer(choice.model.empty() ? default_yamnet_file(home.models())
-                                                   : std::filesystem::path(choice.model));
-#else
-  if (choice.zero_shot == "yamnet") throw NeedsLibTorch("the zero-shot YAMNet baseline");
-#endif
   if (choice.model.empty()) return open_home_detector(home.models());
   return load_detector(choice.model);
 }
 
-inline void add_analysis_options(CLI::App* command, Options& options) {
+inline void add_analysis_options(CLI::App* command, detect::Options& options) {
   auto& s = options.smoothing;
   command->add_option("--hop", options.hop, "Seconds between window starts")->capture_default_str();
   command
@@ -94,4 +76,4 @@ inline void add_analysis_options(CLI::App* command, Options& options) {
   command->footer(kAnalysisHelp);
 }
 
-}  // namespace sax::detect
+}  // namespace sax::cli

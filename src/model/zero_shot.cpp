@@ -1,4 +1,4 @@
-#include "transfer/zero_shot.h"
+#include "model/zero_shot.h"
 
 #include <algorithm>
 #include <chrono>

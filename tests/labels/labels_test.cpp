@@ -10,13 +10,11 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "labels/labels.h"
 #include "store/store.h"
 #include "support/testing.h"
-#include "synth/labels.h"
-#include "synth/synth.h"
 
 using namespace sax;
-using namespace sax::synth;
 using sax::testing::TempDir;
 
 TEST(LabelFromTruth, OverlapRules) {

@@ -1,6 +1,6 @@
 // Measuring a zero-shot scorer on a labelled store: threshold from the non-test samples,
 // metrics on the grouped test split.
-#include "transfer/zero_shot.h"
+#include "model/zero_shot.h"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ using sax::testing::TempDir;
 
 constexpr int kRate = 8000;
 
-// Scores a window by its loudness: a stand-in for YAMNet that needs no model file.
+// Scores a window by its loudness: a stand-in for a pretrained detector.
 class LoudnessScorer : public Scorer {
  public:
   std::string name() const override { return "loudness"; }

@@ -1,0 +1,36 @@
+#pragma once
+// truth.json: where the saxophone sounds in each song of a library. `saxdetect synth` writes it
+// for its songs; people may write one for their own recordings; labels and `evaluate` read it.
+//
+//   for (const auto& song : sax::read_truth("library/truth.json")) use(song.file, song.sax);
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/time_ranges.h"
+
+namespace sax {
+
+struct LeadSection {
+  double start = 0, end = 0;
+  std::string instrument;  // "" when only the band plays
+};
+
+struct SongTruth {
+  std::string file;  // relative to truth.json's folder
+  std::string style;
+  double tempo = 0;
+  std::string key;
+  std::string soundfont;  // file name, e.g. "FluidR3_GM.sf2"
+  double duration = 0;
+  std::vector<std::string> instruments;
+  std::vector<LeadSection> sections;
+  std::vector<TimeRange> sax;  // where any saxophone sounds
+  bool has_sax() const { return !sax.empty(); }
+};
+
+void write_truth(const std::filesystem::path& path, const std::vector<SongTruth>& songs);
+// Throws sax::Error naming the file and the field at fault.
+std::vector<SongTruth> read_truth(const std::filesystem::path& path);
+
+}  // namespace sax

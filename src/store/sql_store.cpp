@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -227,12 +228,29 @@ class SqlStore final : public Store {
     });
   }
 
-  void finish_source(int64_t source_id, double duration) override {
+  Replacement finish_source(int64_t source_id, double duration) override {
+    Replacement replaced;
     db_->write([&](Connection& conn) {
+      replaced = {};  // a retried attempt starts over
       if (conn.execute("UPDATE sources SET state = 'done', duration = $1 WHERE id = $2",
                        {duration, source_id}) == 0)
         throw Error("unknown source id " + std::to_string(source_id));
+      for (const Row& older : conn.query(
+               "SELECT id FROM sources WHERE path = (SELECT path FROM sources WHERE id = $1) "
+               "AND id <> $1 ORDER BY id",
+               {source_id}))
+        remove_source(conn, older.integer(0), source_id, replaced);
     });
+    return replaced;
+  }
+
+  Replacement drop_source(int64_t source_id) override {
+    Replacement dropped;
+    db_->write([&](Connection& conn) {
+      dropped = {};
+      remove_source(conn, source_id, 0, dropped);
+    });
+    return dropped;
   }
 
   std::optional<Source> source_by_hash(const std::string& hash) override {
@@ -353,6 +371,7 @@ class SqlStore final : public Store {
           "DELETE FROM votes WHERE annotator_id IN (SELECT id FROM annotators WHERE name = $1)",
           {annotator});
       conn.execute("DELETE FROM annotators WHERE name = $1", {annotator});
+      deleted += conn.execute("DELETE FROM retired_votes WHERE annotator = $1", {annotator});
     });
     return deleted;
   }
@@ -369,6 +388,19 @@ class SqlStore final : public Store {
     db_->read([&](Connection& conn) {
       out =
           votes_from(conn.query(kVoteQuery + "WHERE v.sample_id = $1 ORDER BY v.id", {sample_id}));
+    });
+    return out;
+  }
+
+  std::vector<RetiredVote> retired_votes() override {
+    std::vector<RetiredVote> out;
+    db_->read([&](Connection& conn) {
+      for (const Row& row : conn.query(
+               "SELECT annotator, label, created, retired, source_path, source_hash, start, "
+               "duration, sample_hash, sample_path, web_path FROM retired_votes ORDER BY id"))
+        out.push_back({row.text(0), label_from(row.text(1)), row.text(2), row.text(3), row.text(4),
+                       row.text(5), row.real(6), row.real(7), row.text(8), row.text(9),
+                       row.text(10)});
     });
     return out;
   }
@@ -742,6 +774,56 @@ class SqlStore final : public Store {
                            {sample.source_id, sample.start});
     if (rows.empty()) return std::nullopt;
     return rows[0].integer(0);
+  }
+
+  // Removes a source, its samples and everything hanging off them. Each vote on them moves to
+  // the replacing source's sample with the same audio where there is one (a file that grew
+  // keeps its earlier samples' audio), else is retired with its clips: a person's judgement
+  // of a clip stays valid whatever happened to the file it was cut from.
+  void remove_source(Connection& conn, int64_t source_id, int64_t replacing_id, Replacement& out) {
+    std::set<std::string> kept_clips;
+    for (const Row& vote : conn.query(
+             "SELECT v.id, v.annotator_id, s.hash, s.start, a.name, v.label, v.created, "
+             "src.path, src.hash, s.duration, s.path, s.web_path FROM votes v "
+             "JOIN samples s ON s.id = v.sample_id JOIN sources src ON src.id = s.source_id "
+             "JOIN annotators a ON a.id = v.annotator_id WHERE s.source_id = $1 ORDER BY v.id",
+             {source_id})) {
+      if (replacing_id && move_vote(conn, vote, replacing_id)) {
+        ++out.votes_moved;
+        continue;
+      }
+      conn.execute(
+          "INSERT INTO retired_votes (annotator, label, created, retired, source_path, "
+          "source_hash, start, duration, sample_hash, sample_path, web_path) VALUES ($1, $2, "
+          "$3, $4, $5, $6, $7, $8, $9, $10, $11)",
+          {vote.text(4), vote.text(5), vote.text(6), utc_now_iso(), vote.text(7), vote.text(8),
+           vote.real(3), vote.real(9), vote.text(2), vote.text(10), vote.text(11)});
+      ++out.votes_retired;
+      kept_clips.insert({vote.text(10), vote.text(11)});
+    }
+    for (const Row& clips :
+         conn.query("SELECT path, web_path FROM samples WHERE source_id = $1", {source_id}))
+      for (const std::string& clip : {clips.text(0), clips.text(1)})
+        if (!clip.empty() && !kept_clips.count(clip)) out.unused_clips.push_back(clip);
+    conn.execute("DELETE FROM sources WHERE id = $1", {source_id});  // cascades
+    ++out.sources;
+  }
+
+  // Moves a vote (a row of remove_source's query) onto the replacing source's sample with the
+  // same audio, nearest in time, that its annotator has not voted on. False when none is.
+  static bool move_vote(Connection& conn, const Row& vote, int64_t replacing_id) {
+    const std::string sample_hash = vote.text(2);
+    if (sample_hash.empty()) return false;
+    auto target = conn.query(
+        "SELECT n.id FROM samples n WHERE n.source_id = $1 AND n.hash = $2 AND NOT EXISTS "
+        "(SELECT 1 FROM votes w WHERE w.sample_id = n.id AND w.annotator_id = $3) "
+        "ORDER BY abs(n.start - $4), n.start LIMIT 1",
+        {replacing_id, sample_hash, vote.integer(1), vote.real(3)});
+    if (target.empty()) return false;
+    conn.execute("UPDATE votes SET sample_id = $1 WHERE id = $2",
+                 {target[0].integer(0), vote.integer(0)});
+    change_vote_counts(conn, target[0].integer(0), replacing_id, +1);
+    return true;
   }
 
   // add_vote where WITH cannot write (SQLite): the same changes as kVoteStatement, one

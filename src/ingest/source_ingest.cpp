@@ -276,7 +276,7 @@ SourceResult ingest_source(const fs::path& path, const IngestContext& context) {
                     std::to_string(reads) +
                     " reads in a row (its size or modification time moved); not recorded: "
                     "ingest it again once it is complete");
-      spdlog::info("{}: changed while it was being ingested; reading it again", path.string());
+      spdlog::debug("{}: changed while it was being ingested; reading it again", path.string());
     }
   }
 }

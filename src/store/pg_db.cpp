@@ -144,16 +144,6 @@ class PgDatabase final : public Database {
     });
   }
 
-  Rows read_one(const std::string& sql, const Params& params) override {
-    Rows rows;
-    with_retries([&](Pooled& pooled) {
-      pqxx::nontransaction tx(pooled.conn);
-      PgConnection conn(pooled, tx);
-      rows = conn.query(sql, params);
-    });
-    return rows;
-  }
-
   const Dialect& dialect() const override { return dialect_; }
 
  private:

@@ -71,9 +71,6 @@ class Database {
   virtual Rows write_one(const std::string& sql, const Params& params) = 0;
   // Runs work inside one read-only snapshot.
   virtual void read(const std::function<void(Connection&)>& work) = 0;
-  // Runs one read-only statement, a snapshot by itself: on PostgreSQL one round trip, where
-  // read() adds a BEGIN and a COMMIT.
-  virtual Rows read_one(const std::string& sql, const Params& params) = 0;
   virtual const Dialect& dialect() const = 0;
 };
 

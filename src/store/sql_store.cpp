@@ -29,11 +29,10 @@ const std::string kSourceColumns =
     "src.title, src.artist, src.album, src.state, "
     "(SELECT count(*) FROM samples s WHERE s.source_id = src.id)";
 
-// A candidate for labelling: wanted (fewer votes than $1), audible, and not yet voted on by
-// the annotator named $2 (the name is looked up inside, so no statement is spent on it).
+// A candidate for labelling: wanted, audible, and not yet voted on by annotator $2.
 const std::string kCandidate =
     "s.silent = 0 AND s.vote_count < $1 AND NOT EXISTS (SELECT 1 FROM votes v WHERE "
-    "v.sample_id = s.id AND v.annotator_id = (SELECT id FROM annotators WHERE name = $2))";
+    "v.sample_id = s.id AND v.annotator_id = $2)";
 
 int64_t random_rank() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
@@ -432,14 +431,20 @@ class SqlStore final : public Store {
     return out;
   }
 
-  // One statement per way of choosing (two with a model, when it has no candidate left), each
-  // a snapshot by itself: a round trip each on PostgreSQL.
   std::optional<Sample> next_sample(const NextQuery& query) override {
-    Candidates candidates{{int64_t{query.votes_wanted}, query.annotator}, kCandidate};
-    exclude(query.exclude, candidates);
-    if (!query.model.empty())
-      if (auto uncertain = most_uncertain(query.model, candidates)) return uncertain;
-    return from_least_voted_source(candidates);
+    std::optional<Sample> out;
+    db_->read([&](Connection& conn) {
+      auto annotator = conn.query("SELECT id FROM annotators WHERE name = $1", {query.annotator});
+      const int64_t annotator_id = annotator.empty() ? -1 : annotator[0].integer(0);
+      Candidates candidates{{int64_t{query.votes_wanted}, annotator_id}, kCandidate};
+      exclude(query.exclude, candidates);
+      if (!query.model.empty()) {
+        out = most_uncertain(conn, query.model, candidates);
+        if (out) return;
+      }
+      out = from_least_voted_source(conn, candidates);
+    });
+    return out;
   }
 
   // ---- sax times -------------------------------------------------------------------------
@@ -878,16 +883,17 @@ class SqlStore final : public Store {
     candidates.condition += " AND s.id NOT IN (" + list + ")";
   }
 
-  std::optional<Sample> most_uncertain(const std::string& model, const Candidates& candidates) {
+  static std::optional<Sample> most_uncertain(Connection& conn, const std::string& model,
+                                              const Candidates& candidates) {
     Params params = candidates.params;
     const std::string model_placeholder = candidates.next_placeholder();
     params.push_back(model);
-    auto rows = db_->read_one("SELECT " + kSampleColumns +
-                                  " FROM predictions p JOIN samples s ON s.id = p.sample_id "
-                                  "WHERE p.model = " +
-                                  model_placeholder + " AND " + candidates.condition +
-                                  " ORDER BY p.uncertainty LIMIT 1",
-                              params);
+    auto rows = conn.query("SELECT " + kSampleColumns +
+                               " FROM predictions p JOIN samples s ON s.id = p.sample_id "
+                               "WHERE p.model = " +
+                               model_placeholder + " AND " + candidates.condition +
+                               " ORDER BY p.uncertainty LIMIT 1",
+                           params);
     if (rows.empty()) return std::nullopt;
     return sample_from(rows[0]);
   }
@@ -896,15 +902,21 @@ class SqlStore final : public Store {
   // has a candidate (ties broken by the source's random rank, which lets the database walk
   // an index instead of sorting every source), then its least-voted candidate, ties broken
   // at random so concurrent annotators rarely get the same clip.
-  std::optional<Sample> from_least_voted_source(const Candidates& candidates) {
-    const std::string least_voted_source =
+  static std::optional<Sample> from_least_voted_source(Connection& conn,
+                                                       const Candidates& candidates) {
+    auto source = conn.query(
         "SELECT src.id FROM sources src WHERE EXISTS (SELECT 1 FROM samples s WHERE "
         "s.source_id = src.id AND " +
-        candidates.condition + ") ORDER BY src.vote_count, src.shuffle LIMIT 1";
-    auto rows = db_->read_one("SELECT " + kSampleColumns + " FROM samples s WHERE s.source_id = (" +
-                                  least_voted_source + ") AND " + candidates.condition +
-                                  " ORDER BY s.vote_count, random() LIMIT 1",
-                              candidates.params);
+            candidates.condition + ") ORDER BY src.vote_count, src.shuffle LIMIT 1",
+        candidates.params);
+    if (source.empty()) return std::nullopt;
+    Params params = candidates.params;
+    const std::string source_placeholder = candidates.next_placeholder();
+    params.push_back(source[0].integer(0));
+    auto rows = conn.query(
+        "SELECT " + kSampleColumns + " FROM samples s WHERE s.source_id = " + source_placeholder +
+            " AND " + candidates.condition + " ORDER BY s.vote_count, random() LIMIT 1",
+        params);
     if (rows.empty()) return std::nullopt;
     return sample_from(rows[0]);
   }

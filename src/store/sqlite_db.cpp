@@ -364,12 +364,6 @@ class SqliteDatabase final : public Database {
     give_back(std::move(reader));
   }
 
-  Rows read_one(const std::string& sql, const Params& params) override {
-    Rows rows;
-    read([&](Connection& conn) { rows = conn.query(sql, params); });
-    return rows;
-  }
-
   const Dialect& dialect() const override { return dialect_; }
 
  private:

@@ -62,11 +62,6 @@ class CountingDatabase final : public sql::Database {
       work(counting);
     });
   }
-  sql::Rows read_one(const std::string& sql, const sql::Params& params) override {
-    ++counts_.reads;
-    ++counts_.statements;
-    return inner_->read_one(sql, params);
-  }
   const sql::Dialect& dialect() const override { return inner_->dialect(); }
 
  private:

@@ -4,7 +4,7 @@
 // (ask for the next sample, vote on it), and "vote", each client only voting (add_vote alone,
 // on samples spread over the library: the vote path by itself).
 //
-//   bench_store [seconds per backend, default 5] [clients, default 32]
+//   bench_store [seconds per load, default 5] [clients, default 32]
 #include <unistd.h>
 
 #include <algorithm>

@@ -55,6 +55,16 @@ class FileChanged : public std::runtime_error {
   FileChanged() : std::runtime_error("the file changed while it was being ingested") {}
 };
 
+// The clips a source's folder keeps: its samples', and those retired votes point at (content
+// replaced once and ingested again has its folder back, retired clips included).
+std::set<std::string> clips_to_keep(Store& store, const std::vector<Sample>& samples) {
+  std::set<std::string> keep;
+  for (const Sample& sample : samples) keep.insert({sample.path, sample.web_path});
+  for (const RetiredVote& vote : store.retired_votes())
+    keep.insert({vote.sample_path, vote.web_path});
+  return keep;
+}
+
 std::string tag(const AudioInfo& info, const char* key) {
   auto found = info.tags.find(key);
   return found == info.tags.end() ? "" : found->second;
@@ -169,14 +179,10 @@ SourceResult SourceIngester::run() {
     return result_;
   }
   // Samples a killed run committed stay; files it left without a record go.
+  const std::vector<Sample> stored = context_.store.samples_of(claim.source_id);
   std::set<int64_t> done_starts;
-  std::set<std::string> recorded;
-  for (const Sample& sample : context_.store.samples_of(claim.source_id)) {
-    done_starts.insert(to_ms(sample.start));
-    recorded.insert(sample.path);
-    recorded.insert(sample.web_path);
-  }
-  result_.stray_files_removed = folder.remove_unrecorded(recorded);
+  for (const Sample& sample : stored) done_starts.insert(to_ms(sample.start));
+  result_.stray_files_removed = folder.remove_unrecorded(clips_to_keep(context_.store, stored));
   if (claim.claim == Claim::resumed)
     spdlog::debug("{}: resuming ({} samples already stored)", path_.string(), done_starts.size());
   try {
@@ -287,12 +293,7 @@ size_t clean_interrupted_sources(Store& store, const Home& home) {
     if (source.state == "done") continue;
     SampleFolder folder(home, source.hash);
     if (!folder.try_lock()) continue;  // a live run is working on it
-    std::set<std::string> recorded;
-    for (const Sample& sample : store.samples_of(source.id)) {
-      recorded.insert(sample.path);
-      recorded.insert(sample.web_path);
-    }
-    removed += folder.remove_unrecorded(recorded);
+    removed += folder.remove_unrecorded(clips_to_keep(store, store.samples_of(source.id)));
   }
   return removed;
 }

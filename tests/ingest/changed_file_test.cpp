@@ -175,5 +175,27 @@ TEST_F(ChangedFileTest, AReingestedChangedFileReplacesItsSourceMovingOrKeepingIt
   EXPECT_EQ(stray_files(home, *store), std::vector<std::string>{});
 }
 
+// The file changes and then changes back: its first content's folder comes back into use, and
+// the clip a retired vote points at is not taken for a stray file there.
+TEST_F(ChangedFileTest, ContentThatComesBackKeepsTheClipsOfItsRetiredVotes) {
+  const fs::path song = library / "song.wav";
+  write_tone_file(song, 10.0, 22050, 1, 300.0);
+  const std::string first = read_bytes(song);
+  auto store = open_store(home);
+  ASSERT_EQ(run(*store, song).samples, 2u);
+  store->add_vote(store->samples()[1].id, "ana", Label::sax);
+  write_tone_file(song, 10.0, 22050, 1, 700.0);
+  ASSERT_EQ(run(*store, song).votes_retired, 1u);
+  const RetiredVote retired = store->retired_votes().at(0);
+
+  testing::write_bytes(song, first);
+  const IngestSummary again = run(*store, song);
+  EXPECT_EQ(again.ingested, 1u);
+  EXPECT_EQ(again.stray_files_removed, 0u);
+  EXPECT_TRUE(fs::exists(home.root / retired.sample_path));
+  EXPECT_EQ(store->sources().size(), 1u);
+  EXPECT_EQ(stray_files(home, *store), std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace sax

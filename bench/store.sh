@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Store throughput: votes/s and latency with 32 clients on SQLite and on a throw-away
-# PostgreSQL cluster, in the same run. Usage: bench/store.sh [BUILD_DIR] [SECONDS] [CLIENTS]
+# PostgreSQL cluster, in the same run; two loads each: "label" (next_sample + add_vote, as the
+# labelling page) and "vote" (add_vote alone: the vote path by itself).
+# Usage: bench/store.sh [BUILD_DIR] [SECONDS] [CLIENTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}

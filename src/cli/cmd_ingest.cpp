@@ -23,6 +23,13 @@ std::string summary_text(const IngestSummary& s, const IngestOptions& options) {
   if (s.tails_dropped)
     text += fmt::format("\ndropped the last {:.1f} s of {} files (shorter than {} s)",
                         s.tail_seconds, s.tails_dropped, options.length);
+  if (s.rescanned)
+    text += fmt::format("\nread {} files again: they changed while being ingested", s.rescanned);
+  if (s.replaced)
+    text += fmt::format(
+        "\nreplaced the samples of {} files whose content changed since they were ingested: "
+        "{} votes moved to the same audio, {} kept as retired votes",
+        s.replaced, s.votes_moved, s.votes_retired);
   if (s.stray_files_removed)
     text +=
         fmt::format("\nremoved {} stray files left by an interrupted run", s.stray_files_removed);

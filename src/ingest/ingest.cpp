@@ -85,6 +85,10 @@ void count(const SourceResult& result, IngestSummary& summary) {
   summary.silent += result.silent;
   summary.audio_seconds += result.audio_seconds;
   summary.stray_files_removed += result.stray_files_removed;
+  summary.rescanned += result.rescans ? 1 : 0;
+  summary.replaced += result.sources_replaced ? 1 : 0;
+  summary.votes_moved += result.votes_moved;
+  summary.votes_retired += result.votes_retired;
   if (result.tail_seconds > 0) {
     ++summary.tails_dropped;
     summary.tail_seconds += result.tail_seconds;

@@ -7,6 +7,8 @@
 //
 // Idempotent (a source already ingested, by content hash, is skipped) and resumable (a source
 // left half-done by a killed run is completed without duplicates; its stray files are removed).
+// A file that changed since it was ingested replaces its old samples; one that changes while
+// it is ingested is read again, or refused when it keeps changing.
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -42,7 +44,12 @@ struct IngestSummary {
   double audio_seconds = 0;
   size_t tails_dropped = 0;  // sources whose end was shorter than a sample
   double tail_seconds = 0;
-  size_t stray_files_removed = 0;   // temp files and orphans left by interrupted runs
+  size_t stray_files_removed = 0;  // temp files and orphans left by interrupted runs
+  size_t rescanned = 0;            // files read again because they changed while being ingested
+  // Files ingested before with other content: their old samples replaced, and the votes on
+  // those moved to new samples with the same audio or kept as retired votes.
+  size_t replaced = 0;
+  size_t votes_moved = 0, votes_retired = 0;
   std::vector<std::string> errors;  // one line per failed or empty file: "<file>: <reason>"
   double elapsed_seconds = 0;
 };

@@ -25,7 +25,45 @@ constexpr double kLeaseWhenLocked = 0;
 // Claims are renewed this often so other tools reading the store see the source is alive.
 constexpr auto kRenewEvery = std::chrono::seconds(30);
 
+// A file that keeps changing while it is read (a download or a recording in progress) is
+// refused after this many reads.
+constexpr size_t kReadsOfAChangingFile = 3;
+
 int64_t to_ms(double seconds) { return std::llround(seconds * 1000); }
+
+// What writing to a file changes: its size and its modification time.
+struct FileStamp {
+  uintmax_t size = 0;
+  fs::file_time_type modified;
+  bool operator!=(const FileStamp& other) const {
+    return size != other.size || modified != other.modified;
+  }
+};
+
+// A file that went away reads as changed too: what was recorded of it can no longer be checked.
+FileStamp stamp_of(const fs::path& path) {
+  std::error_code size_error, time_error;
+  FileStamp stamp{fs::file_size(path, size_error), fs::last_write_time(path, time_error)};
+  if (size_error || time_error) return {static_cast<uintmax_t>(-1), {}};
+  return stamp;
+}
+
+// The file changed since it was hashed, so what is read from it now may not be what the hash
+// names.
+class FileChanged : public std::runtime_error {
+ public:
+  FileChanged() : std::runtime_error("the file changed while it was being ingested") {}
+};
+
+// The clips a source's folder keeps: its samples', and those retired votes point at (content
+// replaced once and ingested again has its folder back, retired clips included).
+std::set<std::string> clips_to_keep(Store& store, const std::vector<Sample>& samples) {
+  std::set<std::string> keep;
+  for (const Sample& sample : samples) keep.insert({sample.path, sample.web_path});
+  for (const RetiredVote& vote : store.retired_votes())
+    keep.insert({vote.sample_path, vote.web_path});
+  return keep;
+}
 
 std::string tag(const AudioInfo& info, const char* key) {
   auto found = info.tags.find(key);
@@ -106,14 +144,25 @@ class SourceIngester {
   void store_clip(const std::vector<float>& clip, double start, int64_t source_id,
                   SampleFolder& folder);
 
+  void check_unchanged() const;
+  void record_replacement(const Replacement& replaced);
+  void remove_clips(const std::vector<std::string>& clips) const;
+
   fs::path path_;
   const IngestContext& context_;
   int rate_;
+  FileStamp stamp_;  // taken before hashing
   SourceResult result_;
 };
 
+// Every sample comes from the content the hash names: the file's stamp, taken before hashing,
+// is checked again before each sample is recorded and before the source is finished. A write
+// moves the stamp, so when it has not moved everything read so far was hashed. When it has,
+// this read's samples are dropped (FileChanged), and ingest_source reads the file again.
 SourceResult SourceIngester::run() {
+  stamp_ = stamp_of(path_);
   const std::string hash = sha256_file(path_);
+  check_unchanged();
   if (auto known = context_.store.source_by_hash(hash); known && known->state == "done")
     return result_;               // skipped: same content already ingested
   Decoder decoder(path_, rate_);  // first, so a bad file leaves nothing behind
@@ -130,20 +179,44 @@ SourceResult SourceIngester::run() {
     return result_;
   }
   // Samples a killed run committed stay; files it left without a record go.
+  const std::vector<Sample> stored = context_.store.samples_of(claim.source_id);
   std::set<int64_t> done_starts;
-  std::set<std::string> recorded;
-  for (const Sample& sample : context_.store.samples_of(claim.source_id)) {
-    done_starts.insert(to_ms(sample.start));
-    recorded.insert(sample.path);
-    recorded.insert(sample.web_path);
-  }
-  result_.stray_files_removed = folder.remove_unrecorded(recorded);
+  for (const Sample& sample : stored) done_starts.insert(to_ms(sample.start));
+  result_.stray_files_removed = folder.remove_unrecorded(clips_to_keep(context_.store, stored));
   if (claim.claim == Claim::resumed)
     spdlog::debug("{}: resuming ({} samples already stored)", path_.string(), done_starts.size());
-  cut_and_store(decoder, claim.source_id, folder, done_starts);
-  context_.store.finish_source(claim.source_id, result_.audio_seconds);
+  try {
+    cut_and_store(decoder, claim.source_id, folder, done_starts);
+    check_unchanged();
+  } catch (const FileChanged&) {
+    remove_clips(context_.store.drop_source(claim.source_id).unused_clips);
+    throw;
+  }
+  record_replacement(context_.store.finish_source(claim.source_id, result_.audio_seconds));
   result_.outcome = Outcome::ingested;
   return result_;
+}
+
+void SourceIngester::check_unchanged() const {
+  if (stamp_of(path_) != stamp_) throw FileChanged();
+}
+
+void SourceIngester::record_replacement(const Replacement& replaced) {
+  result_.sources_replaced += replaced.sources;
+  result_.votes_moved += replaced.votes_moved;
+  result_.votes_retired += replaced.votes_retired;
+  remove_clips(replaced.unused_clips);
+  if (replaced.sources)
+    spdlog::debug("{}: replaced {} older sources ({} votes moved, {} retired)", path_.string(),
+                  replaced.sources, replaced.votes_moved, replaced.votes_retired);
+}
+
+// Clips of removed samples that no vote needs; one that cannot be removed is only left over.
+void SourceIngester::remove_clips(const std::vector<std::string>& clips) const {
+  for (const std::string& clip : clips) {
+    std::error_code ignored;
+    fs::remove(context_.home.root / clip, ignored);
+  }
 }
 
 void SourceIngester::cut_and_store(Decoder& decoder, int64_t source_id, SampleFolder& folder,
@@ -172,6 +245,7 @@ void SourceIngester::cut_and_store(Decoder& decoder, int64_t source_id, SampleFo
 // record never exists without its files; files without a record are removed on the next run.
 void SourceIngester::store_clip(const std::vector<float>& clip, double start, int64_t source_id,
                                 SampleFolder& folder) {
+  check_unchanged();  // before anything of this clip is written
   Sample sample;
   sample.source_id = source_id;
   sample.start = start;
@@ -197,7 +271,20 @@ void SourceIngester::store_clip(const std::vector<float>& clip, double start, in
 }  // namespace
 
 SourceResult ingest_source(const fs::path& path, const IngestContext& context) {
-  return SourceIngester(path, context).run();
+  for (size_t reads = 1;; ++reads) {
+    try {
+      SourceResult result = SourceIngester(path, context).run();
+      result.rescans = reads - 1;
+      return result;
+    } catch (const FileChanged&) {
+      if (reads == kReadsOfAChangingFile)
+        throw Error(path.string() + ": changed while it was being ingested, " +
+                    std::to_string(reads) +
+                    " reads in a row (its size or modification time moved); not recorded: "
+                    "ingest it again once it is complete");
+      spdlog::debug("{}: changed while it was being ingested; reading it again", path.string());
+    }
+  }
 }
 
 size_t clean_interrupted_sources(Store& store, const Home& home) {
@@ -206,12 +293,7 @@ size_t clean_interrupted_sources(Store& store, const Home& home) {
     if (source.state == "done") continue;
     SampleFolder folder(home, source.hash);
     if (!folder.try_lock()) continue;  // a live run is working on it
-    std::set<std::string> recorded;
-    for (const Sample& sample : store.samples_of(source.id)) {
-      recorded.insert(sample.path);
-      recorded.insert(sample.web_path);
-    }
-    removed += folder.remove_unrecorded(recorded);
+    removed += folder.remove_unrecorded(clips_to_keep(store, store.samples_of(source.id)));
   }
   return removed;
 }

@@ -19,6 +19,8 @@ struct SourceResult {
   double audio_seconds = 0;
   double tail_seconds = 0;  // audio after the last whole sample, dropped
   size_t stray_files_removed = 0;
+  size_t rescans = 0;  // reads started over because the file changed meanwhile
+  size_t sources_replaced = 0, votes_moved = 0, votes_retired = 0;
 };
 
 struct IngestContext {
@@ -29,7 +31,8 @@ struct IngestContext {
   Progress& progress;
 };
 
-// Throws sax::Error "<file>: <reason>" when the file cannot be ingested.
+// Throws sax::Error "<file>: <reason>" when the file cannot be ingested (a file that keeps
+// changing while it is read included).
 SourceResult ingest_source(const std::filesystem::path& path, const IngestContext& context);
 
 // Cleans the folders of sources an earlier run left "ingesting" and no live process holds.

@@ -123,6 +123,26 @@ const std::vector<std::vector<std::string>> kSteps = {
         "CREATE INDEX scans_by_duration ON scans (model, duration, status, sax)",
         "CREATE INDEX scans_by_name ON scans (model, sort_name, status, sax)",
     },
+    // 6: a file ingested again with other content replaces its old source (finish_source
+    // looks them up by path). Votes that cannot move to a new sample with the same audio are
+    // kept here, self-contained (names, not ids: their sample and source rows are gone) and
+    // pointing at the clip files they labelled, which stay.
+    {
+        "CREATE INDEX sources_by_path ON sources (path)",
+        "CREATE TABLE retired_votes ("
+        " id {id},"
+        " annotator TEXT NOT NULL,"
+        " label TEXT NOT NULL CHECK (label IN ('sax', 'not_sax', 'unsure')),"
+        " created TEXT NOT NULL,"
+        " retired TEXT NOT NULL,"
+        " source_path TEXT NOT NULL,"
+        " source_hash TEXT NOT NULL,"
+        " start DOUBLE PRECISION NOT NULL,"
+        " duration DOUBLE PRECISION NOT NULL,"
+        " sample_hash TEXT NOT NULL,"
+        " sample_path TEXT NOT NULL,"
+        " web_path TEXT NOT NULL)",
+    },
 };
 
 using Kind = TableSpec::Kind;
@@ -200,6 +220,21 @@ const std::vector<TableSpec> kTables = {
       {"scanned", Kind::text}},
      "source_id, model",
      false},
+    {"retired_votes",
+     {{"id", Kind::integer},
+      {"annotator", Kind::text},
+      {"label", Kind::text},
+      {"created", Kind::text},
+      {"retired", Kind::text},
+      {"source_path", Kind::text},
+      {"source_hash", Kind::text},
+      {"start", Kind::real},
+      {"duration", Kind::real},
+      {"sample_hash", Kind::text},
+      {"sample_path", Kind::text},
+      {"web_path", Kind::text}},
+     "id",
+     true},
 };
 
 std::string with_dialect(std::string statement, const Dialect& dialect) {

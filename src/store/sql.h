@@ -53,6 +53,9 @@ struct Dialect {
   // After rows were inserted with explicit ids: makes new ids continue after them ("{table}"
   // stands for the table; "" when the back end does that by itself).
   std::string continue_ids;
+  // Data-modifying statements inside WITH (PostgreSQL has them, SQLite does not): several
+  // changes in one statement, hence one round trip.
+  bool writes_in_with = false;
 };
 
 class Database {
@@ -61,6 +64,11 @@ class Database {
   // Runs work inside one transaction that writes; commits when work returns, rolls back when
   // it throws (and rethrows). Returns only after the commit succeeded.
   virtual void write(const std::function<void(Connection&)>& work) = 0;
+  // Runs one statement as a write transaction of its own and returns its rows. On PostgreSQL
+  // that is one round trip (write() adds a BEGIN and a COMMIT, each a round trip). Retried
+  // like write() when the connection drops, even mid-statement where the outcome is unknown,
+  // so the statement must leave the same end state when it runs twice.
+  virtual Rows write_one(const std::string& sql, const Params& params) = 0;
   // Runs work inside one read-only snapshot.
   virtual void read(const std::function<void(Connection&)>& work) = 0;
   virtual const Dialect& dialect() const = 0;

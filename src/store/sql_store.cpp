@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -86,6 +87,32 @@ std::vector<Vote> votes_from(const sql::Rows& rows) {
     votes.push_back({row.integer(0), row.text(1), label_from(row.text(2)), row.text(3)});
   return votes;
 }
+
+// A vote as one statement ($1 sample id, $2 annotator name, $3 label, $4 time), so it costs
+// one round trip to PostgreSQL. It registers the annotator on their first vote (only then
+// writing that row; ON CONFLICT covers a first vote racing another), inserts the vote or
+// replaces theirs on the sample, and counts a new vote on the sample and its source. A
+// replaced vote takes a new id (id = DEFAULT): undo takes the annotator's most recent vote,
+// which a replaced vote now is. xmax = 0 tells an inserted row from an updated one, which
+// stays right when two requests cast the same annotator's vote at once. Nothing happens for
+// an unknown sample. Returns (votes written: 0 or 1, of which replacements).
+const std::string kVoteStatement =
+    "WITH sample AS (SELECT id FROM samples WHERE id = $1), "
+    "known AS (SELECT id FROM annotators WHERE name = $2), "
+    "added AS (INSERT INTO annotators (name, created) SELECT $2, $4 "
+    "  WHERE EXISTS (SELECT 1 FROM sample) AND NOT EXISTS (SELECT 1 FROM known) "
+    "  ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id), "
+    "annotator AS (SELECT id FROM known UNION ALL SELECT id FROM added), "
+    "vote AS (INSERT INTO votes (sample_id, annotator_id, label, created) "
+    "  SELECT sample.id, annotator.id, $3, $4 FROM sample, annotator "
+    "  ON CONFLICT (sample_id, annotator_id) DO UPDATE "
+    "  SET id = DEFAULT, label = excluded.label, created = excluded.created "
+    "  RETURNING xmax = 0 AS fresh), "
+    "counted AS (UPDATE samples SET vote_count = vote_count + 1 "
+    "  WHERE id = $1 AND EXISTS (SELECT 1 FROM vote WHERE fresh) RETURNING source_id), "
+    "source_counted AS (UPDATE sources SET vote_count = vote_count + 1 "
+    "  WHERE id IN (SELECT source_id FROM counted) RETURNING id) "
+    "SELECT (SELECT count(*) FROM vote), (SELECT count(*) FROM vote WHERE NOT fresh)";
 
 const std::string kVoteQuery =
     "SELECT v.sample_id, a.name, v.label, v.created FROM votes v "
@@ -201,12 +228,29 @@ class SqlStore final : public Store {
     });
   }
 
-  void finish_source(int64_t source_id, double duration) override {
+  Replacement finish_source(int64_t source_id, double duration) override {
+    Replacement replaced;
     db_->write([&](Connection& conn) {
+      replaced = {};  // a retried attempt starts over
       if (conn.execute("UPDATE sources SET state = 'done', duration = $1 WHERE id = $2",
                        {duration, source_id}) == 0)
         throw Error("unknown source id " + std::to_string(source_id));
+      for (const Row& older : conn.query(
+               "SELECT id FROM sources WHERE path = (SELECT path FROM sources WHERE id = $1) "
+               "AND id <> $1 ORDER BY id",
+               {source_id}))
+        remove_source(conn, older.integer(0), source_id, replaced);
     });
+    return replaced;
+  }
+
+  Replacement drop_source(int64_t source_id) override {
+    Replacement dropped;
+    db_->write([&](Connection& conn) {
+      dropped = {};
+      remove_source(conn, source_id, 0, dropped);
+    });
+    return dropped;
   }
 
   std::optional<Source> source_by_hash(const std::string& hash) override {
@@ -277,20 +321,15 @@ class SqlStore final : public Store {
 
   bool add_vote(int64_t sample_id, const std::string& annotator, Label label) override {
     if (annotator.empty()) throw Error("annotator name is empty");
+    const Params vote{sample_id, annotator, std::string(label_name(label)), utc_now_iso()};
+    if (db_->dialect().writes_in_with) {
+      const Row result = db_->write_one(kVoteStatement, vote).at(0);
+      if (result.integer(0) == 0) throw UnknownSample(sample_id);
+      return result.integer(1) != 0;
+    }
     bool replaced = false;
-    db_->write([&](Connection& conn) {
-      auto sample_rows = conn.query("SELECT source_id FROM samples WHERE id = $1", {sample_id});
-      if (sample_rows.empty()) throw Error("unknown sample id " + std::to_string(sample_id));
-      const int64_t annotator_id = ensure_annotator(conn, annotator);
-      // Delete and re-insert (rather than update) so the vote gets a new id: undo takes the
-      // annotator's most recent vote, which a replaced vote now is.
-      replaced = conn.execute("DELETE FROM votes WHERE sample_id = $1 AND annotator_id = $2",
-                              {sample_id, annotator_id}) > 0;
-      conn.execute(
-          "INSERT INTO votes (sample_id, annotator_id, label, created) VALUES ($1, $2, $3, $4)",
-          {sample_id, annotator_id, std::string(label_name(label)), utc_now_iso()});
-      if (!replaced) change_vote_counts(conn, sample_id, sample_rows[0].integer(0), +1);
-    });
+    db_->write(
+        [&](Connection& conn) { replaced = add_vote_in_steps(conn, sample_id, annotator, vote); });
     return replaced;
   }
 
@@ -332,6 +371,7 @@ class SqlStore final : public Store {
           "DELETE FROM votes WHERE annotator_id IN (SELECT id FROM annotators WHERE name = $1)",
           {annotator});
       conn.execute("DELETE FROM annotators WHERE name = $1", {annotator});
+      deleted += conn.execute("DELETE FROM retired_votes WHERE annotator = $1", {annotator});
     });
     return deleted;
   }
@@ -348,6 +388,19 @@ class SqlStore final : public Store {
     db_->read([&](Connection& conn) {
       out =
           votes_from(conn.query(kVoteQuery + "WHERE v.sample_id = $1 ORDER BY v.id", {sample_id}));
+    });
+    return out;
+  }
+
+  std::vector<RetiredVote> retired_votes() override {
+    std::vector<RetiredVote> out;
+    db_->read([&](Connection& conn) {
+      for (const Row& row : conn.query(
+               "SELECT annotator, label, created, retired, source_path, source_hash, start, "
+               "duration, sample_hash, sample_path, web_path FROM retired_votes ORDER BY id"))
+        out.push_back({row.text(0), label_from(row.text(1)), row.text(2), row.text(3), row.text(4),
+                       row.text(5), row.real(6), row.real(7), row.text(8), row.text(9),
+                       row.text(10)});
     });
     return out;
   }
@@ -721,6 +774,75 @@ class SqlStore final : public Store {
                            {sample.source_id, sample.start});
     if (rows.empty()) return std::nullopt;
     return rows[0].integer(0);
+  }
+
+  // Removes a source, its samples and everything hanging off them. Each vote on them moves to
+  // the replacing source's sample with the same audio where there is one (a file that grew
+  // keeps its earlier samples' audio), else is retired with its clips: a person's judgement
+  // of a clip stays valid whatever happened to the file it was cut from.
+  void remove_source(Connection& conn, int64_t source_id, int64_t replacing_id, Replacement& out) {
+    std::set<std::string> kept_clips;
+    for (const Row& vote : conn.query(
+             "SELECT v.id, v.annotator_id, s.hash, s.start, a.name, v.label, v.created, "
+             "src.path, src.hash, s.duration, s.path, s.web_path FROM votes v "
+             "JOIN samples s ON s.id = v.sample_id JOIN sources src ON src.id = s.source_id "
+             "JOIN annotators a ON a.id = v.annotator_id WHERE s.source_id = $1 ORDER BY v.id",
+             {source_id})) {
+      if (replacing_id && move_vote(conn, vote, replacing_id)) {
+        ++out.votes_moved;
+        continue;
+      }
+      conn.execute(
+          "INSERT INTO retired_votes (annotator, label, created, retired, source_path, "
+          "source_hash, start, duration, sample_hash, sample_path, web_path) VALUES ($1, $2, "
+          "$3, $4, $5, $6, $7, $8, $9, $10, $11)",
+          {vote.text(4), vote.text(5), vote.text(6), utc_now_iso(), vote.text(7), vote.text(8),
+           vote.real(3), vote.real(9), vote.text(2), vote.text(10), vote.text(11)});
+      ++out.votes_retired;
+      kept_clips.insert({vote.text(10), vote.text(11)});
+    }
+    for (const Row& clips :
+         conn.query("SELECT path, web_path FROM samples WHERE source_id = $1", {source_id}))
+      for (const std::string& clip : {clips.text(0), clips.text(1)})
+        if (!clip.empty() && !kept_clips.count(clip)) out.unused_clips.push_back(clip);
+    conn.execute("DELETE FROM sources WHERE id = $1", {source_id});  // cascades
+    ++out.sources;
+  }
+
+  // Moves a vote (a row of remove_source's query) onto the replacing source's sample with the
+  // same audio, nearest in time, that its annotator has not voted on. False when none is.
+  static bool move_vote(Connection& conn, const Row& vote, int64_t replacing_id) {
+    const std::string sample_hash = vote.text(2);
+    if (sample_hash.empty()) return false;
+    auto target = conn.query(
+        "SELECT n.id FROM samples n WHERE n.source_id = $1 AND n.hash = $2 AND NOT EXISTS "
+        "(SELECT 1 FROM votes w WHERE w.sample_id = n.id AND w.annotator_id = $3) "
+        "ORDER BY abs(n.start - $4), n.start LIMIT 1",
+        {replacing_id, sample_hash, vote.integer(1), vote.real(3)});
+    if (target.empty()) return false;
+    conn.execute("UPDATE votes SET sample_id = $1 WHERE id = $2",
+                 {target[0].integer(0), vote.integer(0)});
+    change_vote_counts(conn, target[0].integer(0), replacing_id, +1);
+    return true;
+  }
+
+  // add_vote where WITH cannot write (SQLite): the same changes as kVoteStatement, one
+  // statement at a time in one transaction, which in-process costs no round trips.
+  bool add_vote_in_steps(Connection& conn, int64_t sample_id, const std::string& annotator,
+                         const Params& vote) {
+    auto sample_rows = conn.query("SELECT source_id FROM samples WHERE id = $1", {sample_id});
+    if (sample_rows.empty()) throw UnknownSample(sample_id);
+    const int64_t annotator_id = ensure_annotator(conn, annotator);
+    // Delete and re-insert (rather than update) so the vote gets a new id: undo takes the
+    // annotator's most recent vote, which a replaced vote now is.
+    const bool replaced =
+        conn.execute("DELETE FROM votes WHERE sample_id = $1 AND annotator_id = $2",
+                     {sample_id, annotator_id}) > 0;
+    conn.execute(
+        "INSERT INTO votes (sample_id, annotator_id, label, created) VALUES ($1, $2, $3, $4)",
+        {sample_id, annotator_id, vote[2], vote[3]});
+    if (!replaced) change_vote_counts(conn, sample_id, sample_rows[0].integer(0), +1);
+    return replaced;
   }
 
   int64_t ensure_annotator(Connection& conn, const std::string& name) {

@@ -340,11 +340,18 @@ class SqliteDatabase final : public Database {
  public:
   explicit SqliteDatabase(const std::filesystem::path& file)
       : file_(file), writer_(file, /*writer=*/true), group_commit_(writer_), checkpointer_(file) {
-    dialect_ = {"sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "", "", ""};
+    dialect_ = {
+        "sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "", "", "", /*writes_in_with=*/false};
     writer_.watch_wal();
   }
 
   void write(const std::function<void(Connection&)>& work) override { group_commit_.write(work); }
+
+  Rows write_one(const std::string& sql, const Params& params) override {
+    Rows rows;
+    group_commit_.write([&](Connection& conn) { rows = conn.query(sql, params); });
+    return rows;
+  }
 
   void read(const std::function<void(Connection&)>& work) override {
     std::unique_ptr<SqliteConnection> reader = take_reader();

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "common/home.h"
 #include "common/time_ranges.h"
 
@@ -100,6 +101,37 @@ struct StatusReport {
   double kappa = 0;                             // Fleiss' kappa over samples with >= 2 votes
 };
 
+// A sample id the store does not hold (add_vote), told apart so the web API can answer 404
+// without looking the sample up first (a round trip more per vote).
+class UnknownSample : public Error {
+ public:
+  explicit UnknownSample(int64_t sample_id)
+      : Error("unknown sample id " + std::to_string(sample_id)) {}
+};
+
+// A vote whose sample went when its source's file changed and was ingested again, and that
+// could not move to a new sample with the same audio (none had it, or the annotator had voted
+// on that one too). Kept with what it labelled; its clip files stay in the data home.
+struct RetiredVote {
+  std::string annotator;
+  Label label = Label::unsure;
+  std::string created;  // when it was cast (ISO-8601 UTC)
+  std::string retired;  // when its sample went
+  std::string source_path, source_hash;
+  double start = 0, duration = 0;  // of the sample, seconds into the old content
+  std::string sample_hash, sample_path, web_path;
+};
+
+// What removing sources did with the votes on their samples (finish_source, drop_source).
+struct Replacement {
+  int64_t sources = 0;        // sources removed
+  int64_t votes_moved = 0;    // onto a sample of the new source with the same audio
+  int64_t votes_retired = 0;  // kept as RetiredVotes
+  // Clip files (relative to the data home) of the removed samples that no vote needs: the
+  // caller deletes them.
+  std::vector<std::string> unused_clips;
+};
+
 // Outcome of trying to take a source for ingestion.
 enum class Claim { fresh, resumed, already_done, busy };
 struct ClaimResult {
@@ -167,7 +199,14 @@ class Store {
   virtual ClaimResult claim_source(const Source& source, const std::string& worker,
                                    double lease_seconds = 600) = 0;
   virtual void renew_claim(int64_t source_id, const std::string& worker) = 0;
-  virtual void finish_source(int64_t source_id, double duration) = 0;
+  // Marks the source done and, in the same transaction, replaces every other source recorded
+  // at its path (the file was ingested before with other content): each vote on their
+  // samples moves to this source's sample with the same audio (the same hash, nearest in
+  // time) unless its annotator voted on that one too, and is retired otherwise; then those
+  // sources go, with their samples, predictions and scans.
+  virtual Replacement finish_source(int64_t source_id, double duration) = 0;
+  // Removes a source whose file changed while it was ingested; its votes are retired.
+  virtual Replacement drop_source(int64_t source_id) = 0;
   virtual std::optional<Source> source_by_hash(const std::string& hash) = 0;
   virtual std::optional<Source> source(int64_t id) = 0;
   virtual std::vector<Source> sources() = 0;
@@ -184,13 +223,16 @@ class Store {
 
   // ---- votes ----------------------------------------------------------------------------
   // One vote per (sample, annotator): a second vote replaces the first. Returns true when
-  // it replaced one. Throws sax::Error for an unknown sample id.
+  // it replaced one. Throws UnknownSample for an unknown sample id, sax::Error for an empty
+  // name. One statement (one round trip) on PostgreSQL.
   virtual bool add_vote(int64_t sample_id, const std::string& annotator, Label label) = 0;
   // Removes the annotator's most recent vote and returns it.
   virtual std::optional<Vote> undo_last_vote(const std::string& annotator) = 0;
+  // Removes every vote of the annotator, retired ones included, and returns how many.
   virtual int64_t delete_votes(const std::string& annotator) = 0;
   virtual std::vector<Vote> votes() = 0;
   virtual std::vector<Vote> votes_for(int64_t sample_id) = 0;
+  virtual std::vector<RetiredVote> retired_votes() = 0;
 
   // Samples with a reconciled sax or not_sax label (unsure excluded), for training.
   virtual std::vector<LabeledSample> labeled_samples() = 0;

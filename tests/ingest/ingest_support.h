@@ -23,11 +23,14 @@ inline void write_tone_file(const std::filesystem::path& path, double seconds, i
   write_audio(path, samples.data(), samples.size() / channels, channels, rate);
 }
 
-// Files under home/samples that no sample records (the lock files excepted), plus samples whose
-// files are missing ("missing: <path>"). Empty when the store and the disk agree.
+// Files under home/samples that no sample or retired vote records (the lock files excepted),
+// plus samples whose files are missing ("missing: <path>"). Empty when the store and the disk
+// agree.
 inline std::vector<std::string> stray_files(const Home& home, Store& store) {
   std::vector<std::string> problems;
   std::vector<std::string> recorded;
+  for (const RetiredVote& vote : store.retired_votes())
+    recorded.insert(recorded.end(), {vote.sample_path, vote.web_path});
   for (const Sample& sample : store.samples()) {
     for (const auto& path : {sample.path, sample.web_path}) {
       recorded.push_back(path);

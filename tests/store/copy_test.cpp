@@ -37,6 +37,15 @@ void fill(Store& store) {
   }
   store.add_vote(1, "ana", Label::unsure);  // replaced
   store.undo_last_vote("bob");
+  // A source dropped with a vote on it leaves a retired vote.
+  Source dropped;
+  dropped.path = "/library/dropped.flac";
+  dropped.hash = "dropped";
+  Sample sample;
+  sample.source_id = store.claim_source(dropped, "w").source_id;
+  sample.path = "samples/dropped/0.flac";
+  store.add_vote(store.add_sample(sample), "dora", Label::unsure);
+  store.drop_source(sample.source_id);
 }
 
 class CopyTest : public ::testing::TestWithParam<std::string> {};
@@ -49,9 +58,11 @@ TEST_P(CopyTest, CopiesEverythingAndTheCopyKeepsWorking) {
   auto to = open_database(Home{target_db.dir().path()}, target_db.url());
 
   const auto digests = copy_store(*from, *to, Progress::Mode::never);
-  ASSERT_EQ(digests.size(), 6u);
+  ASSERT_EQ(digests.size(), 7u);
   EXPECT_EQ(digests[0].table, "sources");
   EXPECT_EQ(digests[5].table, "scans");
+  EXPECT_EQ(digests[6].table, "retired_votes");
+  EXPECT_EQ(digests[6].rows, 1);
   EXPECT_EQ(digests[0].rows, 3);
   EXPECT_EQ(digests[1].rows, 12);
   EXPECT_EQ(digests[3].rows, 12 + 6 - 1);
@@ -60,6 +71,8 @@ TEST_P(CopyTest, CopiesEverythingAndTheCopyKeepsWorking) {
   auto original = source_db.open();
   auto copy = target_db.open();
   EXPECT_EQ(copy->votes().size(), original->votes().size());
+  ASSERT_EQ(copy->retired_votes().size(), 1u);
+  EXPECT_EQ(copy->retired_votes()[0].annotator, "dora");
   const auto a = original->status(), b = copy->status();
   EXPECT_EQ(a.reconciled, b.reconciled);
   EXPECT_EQ(a.by_vote_count, b.by_vote_count);

@@ -68,6 +68,19 @@ void check_options(const IngestOptions& options) {
   if (options.jobs < 1) throw Error("--jobs must be at least 1");
 }
 
+// Every sample of a store has one format, recorded by the first ingest: a second format would
+// reach training resampled or zero-padded without a word.
+void require_sample_format(Store& store, const Home& home, const IngestOptions& options) {
+  const SampleFormat wanted{options.rate, options.length};
+  const SampleFormat recorded = store.claim_sample_format(wanted);
+  if (recorded == wanted) return;
+  throw Error(fmt::format(
+      "{}: its samples are {} Hz, {} s long, and this ingest asks for {} Hz, {} s; ingest with "
+      "--rate {} --length {}, or into another --home",
+      home.root.string(), recorded.sample_rate, recorded.seconds, wanted.sample_rate,
+      wanted.seconds, recorded.sample_rate, recorded.seconds));
+}
+
 // Adds one file's outcome to the run's totals (called under the summary lock).
 void count(const SourceResult& result, IngestSummary& summary) {
   switch (result.outcome) {
@@ -193,6 +206,7 @@ IngestSummary ingest(const std::vector<fs::path>& paths, Store& store, const Hom
                      const IngestOptions& options, const ErrorSink& on_error) {
   check_options(options);
   home.create();
+  require_sample_format(store, home, options);
   return Run(store, home, options, on_error).go(paths);
 }
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -26,8 +28,6 @@ void validate(const TrainConfig& c) {
   check(c.lr > 0, w, fmt::format("lr must be positive, got {}", c.lr));
   check(c.weight_decay >= 0, w,
         fmt::format("weight_decay must be 0 or more, got {}", c.weight_decay));
-  check(c.schedule == "cosine" || c.schedule == "step" || c.schedule == "constant", w,
-        fmt::format("schedule must be cosine, step or constant, got \"{}\"", c.schedule));
   check(c.patience >= 1, w, fmt::format("patience must be at least 1, got {}", c.patience));
   check(c.validation_fraction > 0 && c.test_fraction > 0 &&
             c.validation_fraction + c.test_fraction < 0.9,
@@ -43,54 +43,13 @@ void validate(const TrainConfig& c) {
         fmt::format("kind must be efficientat or cnn, got \"{}\"", c.kind));
   check(c.unfreeze >= 0 && c.unfreeze <= 17, w,
         fmt::format("unfreeze must be 0..17 (EfficientAT's feature blocks), got {}", c.unfreeze));
-  check(c.unfreeze_lr_scale > 0, w,
-        fmt::format("unfreeze_lr_scale must be positive, got {}", c.unfreeze_lr_scale));
-}
-
-}  // namespace
-
-const auto kAugmentFields = std::make_tuple(
-    jf::field("enabled", &AugmentConfig::enabled),
-    jf::field("time_masks", &AugmentConfig::time_masks),
-    jf::field("time_mask_max", &AugmentConfig::time_mask_max),
-    jf::field("freq_masks", &AugmentConfig::freq_masks),
-    jf::field("freq_mask_max", &AugmentConfig::freq_mask_max),
-    jf::field("gain_db", &AugmentConfig::gain_db), jf::field("tilt_db", &AugmentConfig::tilt_db),
-    jf::field("max_shift", &AugmentConfig::max_shift),
-    jf::field("mixup_alpha", &AugmentConfig::mixup_alpha));
-
-void to_json(nlohmann::json& j, const AugmentConfig& c) { jf::write(j, c, kAugmentFields); }
-
-void from_json(const nlohmann::json& j, AugmentConfig& c) {
-  const std::string w = "augment config";
-  jf::read_object(j, c, kAugmentFields, w);
-  check(c.time_masks >= 0 && c.freq_masks >= 0 && c.time_mask_max >= 0 && c.freq_mask_max >= 0 &&
-            c.max_shift >= 0 && c.gain_db >= 0 && c.tilt_db >= 0 && c.mixup_alpha >= 0,
-        w, "mask counts, widths, shifts, gain, tilt and mixup_alpha must be 0 or more");
-}
-
-const auto kDesertFields = std::make_tuple(jf::field("tolerance", &DesertConfig::tolerance),
-                                           jf::field("epochs", &DesertConfig::epochs),
-                                           jf::field("max_restarts", &DesertConfig::max_restarts));
-
-void to_json(nlohmann::json& j, const DesertConfig& c) { jf::write(j, c, kDesertFields); }
-
-void from_json(const nlohmann::json& j, DesertConfig& c) {
-  const std::string w = "desert config";
-  jf::read_object(j, c, kDesertFields, w);
-  check(c.tolerance > 0 && c.epochs >= 1 && c.max_restarts >= 0, w,
-        "tolerance must be positive, epochs at least 1, max_restarts 0 or more");
 }
 
 const auto kTrainFields = std::make_tuple(
     jf::field("kind", &TrainConfig::kind), jf::field("unfreeze", &TrainConfig::unfreeze),
-    jf::field("unfreeze_lr_scale", &TrainConfig::unfreeze_lr_scale),
-    jf::field("features", &TrainConfig::features), jf::field("net", &TrainConfig::net),
-    jf::field("augment", &TrainConfig::augment), jf::field("desert", &TrainConfig::desert),
     jf::field("epochs", &TrainConfig::epochs), jf::field("batch_size", &TrainConfig::batch_size),
     jf::field("lr", &TrainConfig::lr), jf::field("weight_decay", &TrainConfig::weight_decay),
-    jf::field("schedule", &TrainConfig::schedule), jf::field("patience", &TrainConfig::patience),
-    jf::field("clip_norm", &TrainConfig::clip_norm),
+    jf::field("patience", &TrainConfig::patience),
     jf::field("step_weight", &TrainConfig::step_weight), jf::field("seed", &TrainConfig::seed),
     jf::field("seeds", &TrainConfig::seeds), jf::field("train_limit", &TrainConfig::train_limit),
     jf::field("validation_fraction", &TrainConfig::validation_fraction),
@@ -98,10 +57,61 @@ const auto kTrainFields = std::make_tuple(
     jf::field("split_seed", &TrainConfig::split_seed), jf::field("threads", &TrainConfig::threads),
     jf::field("device", &TrainConfig::device));
 
-void to_json(nlohmann::json& j, const TrainConfig& c) { jf::write(j, c, kTrainFields); }
+// The parts of the features and the net a user sets; model.json records them whole.
+const std::set<std::string> kUserFeatures = {"n_mels", "frames"};
+const std::set<std::string> kUserNet = {"depth", "channels", "hidden", "dropout", "head", "gru"};
+
+template <class Part>
+nlohmann::json user_part(const Part& part, const std::set<std::string>& settings) {
+  nlohmann::json whole = part, out = nlohmann::json::object();
+  for (const auto& name : settings) out[name] = whole.at(name);
+  return out;
+}
+
+// Reads the user's settings of a part over its current value; the part's own JSON reader
+// validates the result.
+template <class Part>
+void read_user_part(const nlohmann::json& j, const char* name, Part& part,
+                    const std::set<std::string>& settings) {
+  const auto it = j.find(name);
+  if (it == j.end()) return;
+  const std::string where = fmt::format("train config: {}", name);
+  jf::require_object(*it, where);
+  nlohmann::json whole = part;
+  for (const auto& item : it->items()) {
+    if (!settings.count(item.key()))
+      throw Error(fmt::format("{}: '{}' is not a setting (settings: {})", where, item.key(),
+                              fmt::join(settings, ", ")));
+    whole[item.key()] = item.value();
+  }
+  part = whole.get<Part>();
+}
+
+void read_augment(const nlohmann::json& j, AugmentConfig& augment) {
+  const auto it = j.find("augment");
+  if (it == j.end()) return;
+  if (!it->is_boolean())
+    throw Error(fmt::format("train config: augment must be true or false, got {}", it->dump()));
+  augment.enabled = it->get<bool>();
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const TrainConfig& c) {
+  jf::write(j, c, kTrainFields);
+  j["features"] = user_part(c.features, kUserFeatures);
+  j["net"] = user_part(c.net, kUserNet);
+  j["augment"] = c.augment.enabled;
+}
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
-  jf::read_object(j, c, kTrainFields, "train config");
+  jf::require_object(j, "train config");
+  nlohmann::json scalars = j;
+  for (const char* part : {"features", "net", "augment"}) scalars.erase(part);
+  jf::read_object(scalars, c, kTrainFields, "train config");
+  read_user_part(j, "features", c.features, kUserFeatures);
+  read_user_part(j, "net", c.net, kUserNet);
+  read_augment(j, c.augment);
   validate(c);
 }
 

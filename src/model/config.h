@@ -1,6 +1,8 @@
 #pragma once
-// What a training run is told: TrainConfig and its parts, with strict JSON (an unknown or
-// invalid field is a sax::Error naming it). LibTorch-free.
+// What a training run is told: TrainConfig and its parts. Its JSON holds the settings a user
+// chooses (kUserSettings of them); the rest of the recipe is fixed in code, each part with the
+// measurement behind it in docs/design.md. Strict: an unknown or invalid field is a sax::Error
+// naming it. LibTorch-free.
 //
 //   sax::TrainConfig config = sax::load_train_config("config.json");   // or defaults
 #include <cstdint>
@@ -24,7 +26,8 @@ struct AugmentConfig {
   double mixup_alpha = 0.2;  // 0: no mixup
 };
 
-// The 0.693 desert: the loss sits at ln 2 with chance-level predictions.
+// The 0.693 desert: the loss sits at ln 2 with chance-level predictions. Fixed recipe; tests
+// tighten it to provoke a desert quickly.
 struct DesertConfig {
   double tolerance = 0.02;  // |validation loss - ln 2| below this ...
   int epochs = 3;           // ... for this many consecutive epochs, with chance predictions
@@ -36,22 +39,22 @@ struct TrainConfig {
   // learnt from the labels, starting at zero so that training begins from the zero-shot detector)
   // or "cnn" (the log-mel CNN from scratch: `net`, `features`).
   std::string kind = "efficientat";
-  // efficientat: the last N of its 17 feature blocks (and classifier.2) train too, at
-  // unfreeze_lr_scale times lr, on cached log-mel with SpecAugment. 0: the body is frozen, its
-  // hidden vector is cached and only the head trains (fast on a CPU).
+  // efficientat: the last N of its 17 feature blocks (and classifier.2) train too, at a tenth of
+  // lr, on cached log-mel with SpecAugment. 0: the body is frozen, its hidden vector is cached
+  // and only the head trains (fast on a CPU).
   int unfreeze = 0;
-  double unfreeze_lr_scale = 0.1;
+  // The CNN's input. A user sets n_mels and frames (higher resolutions); the rate and window
+  // length are the store's sample format (Store::sample_format), the rest is fixed.
   FeatureConfig features;
+  // The CNN's architecture. A user sets depth, channels, hidden, dropout, head and gru.
   NetConfig net;
-  AugmentConfig augment;
+  AugmentConfig augment;  // a user switches it on or off ("augment": true / false)
   DesertConfig desert;
   int epochs = 30;
   int batch_size = 16;
   double lr = 1e-3;
-  double weight_decay = 1e-4;       // L2 penalty (Adam's weight_decay)
-  std::string schedule = "cosine";  // "cosine", "step" (x0.5 every 8 epochs) or "constant"
-  int patience = 8;                 // early stopping: epochs without a better validation loss
-  double clip_norm = 5.0;           // gradient norm clipping (0: off)
+  double weight_decay = 1e-4;  // L2 penalty (Adam's weight_decay)
+  int patience = 8;            // early stopping: epochs without a better validation loss
   // Frame head: weight of the loss on each time step, for samples whose source has known sax
   // times (a synthetic library's truth, Store::sax_times), beside the window loss. 0: windows only.
   double step_weight = 1.0;
@@ -76,11 +79,11 @@ struct TrainConfig {
 
 void to_json(nlohmann::json& j, const AugmentConfig& c);
 void from_json(const nlohmann::json& j, AugmentConfig& c);
-void to_json(nlohmann::json& j, const DesertConfig& c);
-void from_json(const nlohmann::json& j, DesertConfig& c);
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
 TrainConfig load_train_config(const std::filesystem::path& path);  // throws sax::Error
+// How many settings the JSON holds (every leaf of to_json(TrainConfig{})).
+inline constexpr int kUserSettings = 25;
 
 // Flattened size after the conv blocks for this input (found by a dry forward pass); throws
 // sax::Error when the input is too small for the depth.

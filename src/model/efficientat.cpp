@@ -21,6 +21,8 @@ namespace {
 // trained from scratch. Ten times lr ranked real recordings and synthetic songs better than lr
 // itself (docs/design.md).
 constexpr double kHeadLrScale = 10;
+// Unfrozen blocks move slowly: they start from AudioSet's features, which the labels refine.
+constexpr double kBodyLrScale = 0.1;
 
 namespace fs = std::filesystem;
 using namespace efficientat;
@@ -115,7 +117,7 @@ class EfficientatKind : public ModelKind {
     return mixup(raw, targets, a.mixup_alpha, rng);
   }
   std::vector<ParameterGroup> parameter_groups(const Network& net) const override {
-    ParameterGroup head{{}, kHeadLrScale}, body{{}, config_.unfreeze_lr_scale};
+    ParameterGroup head{{}, kHeadLrScale}, body{{}, kBodyLrScale};
     for (const auto& item : net->named_parameters()) {
       if (!item.value().requires_grad()) continue;
       (item.key().rfind("head.", 0) == 0 ? head : body).parameters.push_back(item.value());

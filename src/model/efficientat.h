@@ -9,7 +9,7 @@
 // Saxophone detector exactly, and weight decay pulls the correction back towards it. With the body
 // frozen (TrainConfig::unfreeze 0, the default) h itself is cached and only the head trains;
 // otherwise EfficientAT's log-mel is cached and the last `unfreeze` feature blocks and
-// classifier.2 train at unfreeze_lr_scale.
+// classifier.2 train at a tenth of the learning rate.
 //
 // A saved model folder holds model.json ("kind": "efficientat") and model.safetensors with
 // head.weight, head.bias and the body tensors that were trained, under their state_dict names;

@@ -168,6 +168,16 @@ void summarise(const std::vector<Metrics>& folds, Metrics& mean, Metrics& spread
   for (const auto& m : folds) mean.tp += m.tp, mean.fp += m.fp, mean.tn += m.tn, mean.fn += m.fn;
 }
 
+// The config with the features' rate and window length of the store's samples (a store from
+// before the format was recorded keeps the defaults, which its ingest used too).
+TrainConfig in_sample_format(TrainConfig config, Store& store) {
+  if (const auto format = store.sample_format()) {
+    config.features.sample_rate = format->sample_rate;
+    config.features.seconds = format->seconds;
+  }
+  return config;
+}
+
 }  // namespace
 
 std::vector<float> column_targets(const std::vector<TimeRange>& sax, double start,
@@ -176,9 +186,10 @@ std::vector<float> column_targets(const std::vector<TimeRange>& sax, double star
   return coverage(sax, start - frame / 2, frame * features.frames, features.frames);
 }
 
-TrainResult train_model(Store& store, const Home& home, const TrainConfig& config,
+TrainResult train_model(Store& store, const Home& home, const TrainConfig& given,
                         const TrainOptions& options) {
   home.create();
+  const TrainConfig config = in_sample_format(given, store);
   const auto kind = model_kind(config);
   FeatureCache cache(home, kind->extractor());
   const auto data = labelled_data(store, cache, config, options.quiet);
@@ -208,9 +219,10 @@ TrainResult train_model(Store& store, const Home& home, const TrainConfig& confi
   return trained.result;
 }
 
-CvResult cross_validate(Store& store, const Home& home, const TrainConfig& config, int folds,
+CvResult cross_validate(Store& store, const Home& home, const TrainConfig& given, int folds,
                         bool quiet, const std::atomic<bool>* stop) {
   home.create();
+  const TrainConfig config = in_sample_format(given, store);
   FeatureCache cache(home, model_kind(config)->extractor());
   const auto data = labelled_data(store, cache, config, quiet);
   // The fixed test set stays out: folds are drawn from the rest only.

@@ -159,10 +159,9 @@ torch::Tensor step_loss(const torch::Tensor& step_logits, const Targets& t, Clas
   return sum / (t.known.sum() * static_cast<double>(steps)).clamp_min(1.0);
 }
 
+// Cosine annealing from lr to 0 over the run.
 double learning_rate(const TrainConfig& c, int epoch /*0-based*/) {
-  if (c.schedule == "cosine") return c.lr * 0.5 * (1 + std::cos(kPi * epoch / c.epochs));
-  if (c.schedule == "step") return c.lr * std::pow(0.5, epoch / 8);
-  return c.lr;
+  return c.lr * 0.5 * (1 + std::cos(kPi * epoch / c.epochs));
 }
 
 // Adam over the kind's parameter groups, each at its share of the learning rate.
@@ -337,6 +336,9 @@ void check_resumed_config(const Checkpoint& cp, const TrainConfig& config, bool 
   fs::create_directories(cp.dir);
   write_text(cp.config(), now.dump(1));
 }
+
+// Gradients are clipped to this norm: a batch of mixed-up outliers cannot throw the run off.
+constexpr double kClipNorm = 5.0;
 
 // A seed's desert restarts train from seed + k * kRestartStride.
 constexpr uint64_t kRestartStride = 1000003ULL;
@@ -527,8 +529,7 @@ Run run_once(const ModelKind& kind, const FeatureSource& data, const std::vector
         loss = loss + config.step_weight * step_loss(scores.step_logits, targets, step_weights,
                                                      config.net.frame_step);
       loss.backward();
-      if (config.clip_norm > 0)
-        torch::nn::utils::clip_grad_norm_(net->parameters(), config.clip_norm);
+      torch::nn::utils::clip_grad_norm_(net->parameters(), kClipNorm);
       optimiser.adam->step();
       loss_sum += loss.item<double>() * n;
       correct += ((logits >= 0).to(torch::kFloat32) == (y >= 0.5).to(torch::kFloat32))

@@ -237,6 +237,10 @@ ScanSummary scan_library(Store& store, const Home& home, const ScanOptions& opti
   } else {
     IngestOptions ingest_options = options.ingest;
     ingest_options.progress = options.progress;
+    if (const auto format = store.sample_format()) {  // new files are cut as the store's are
+      ingest_options.rate = format->sample_rate;
+      ingest_options.length = ingest_options.hop = format->seconds;
+    }
     ingest_errors = ingest(options.paths, store, home, ingest_options, on_error).errors;
     sources = sources_of(store, options.paths);
   }

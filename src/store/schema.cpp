@@ -143,6 +143,13 @@ const std::vector<std::vector<std::string>> kSteps = {
         " sample_path TEXT NOT NULL,"
         " web_path TEXT NOT NULL)",
     },
+    // 7: the format of every sample in the store, recorded by the first ingest (one row).
+    {
+        "CREATE TABLE sample_format ("
+        " id BIGINT PRIMARY KEY CHECK (id = 1),"
+        " sample_rate BIGINT NOT NULL,"
+        " seconds DOUBLE PRECISION NOT NULL)",
+    },
 };
 
 using Kind = TableSpec::Kind;
@@ -235,6 +242,10 @@ const std::vector<TableSpec> kTables = {
       {"web_path", Kind::text}},
      "id",
      true},
+    {"sample_format",
+     {{"id", Kind::integer}, {"sample_rate", Kind::integer}, {"seconds", Kind::real}},
+     "id",
+     false},
 };
 
 std::string with_dialect(std::string statement, const Dialect& dialect) {

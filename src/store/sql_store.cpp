@@ -228,6 +228,29 @@ class SqlStore final : public Store {
     });
   }
 
+  std::optional<SampleFormat> sample_format() override {
+    std::optional<SampleFormat> format;
+    db_->read([&](Connection& conn) {
+      const auto rows = conn.query("SELECT sample_rate, seconds FROM sample_format WHERE id = 1");
+      if (!rows.empty())
+        format = SampleFormat{static_cast<int>(rows[0].integer(0)), rows[0].real(1)};
+    });
+    return format;
+  }
+
+  SampleFormat claim_sample_format(const SampleFormat& format) override {
+    SampleFormat recorded;
+    db_->write([&](Connection& conn) {
+      conn.execute(
+          "INSERT INTO sample_format (id, sample_rate, seconds) VALUES (1, $1, $2) "
+          "ON CONFLICT (id) DO NOTHING",
+          {int64_t{format.sample_rate}, format.seconds});
+      const auto row = conn.query("SELECT sample_rate, seconds FROM sample_format WHERE id = 1");
+      recorded = {static_cast<int>(row.at(0).integer(0)), row.at(0).real(1)};
+    });
+    return recorded;
+  }
+
   Replacement finish_source(int64_t source_id, double duration) override {
     Replacement replaced;
     db_->write([&](Connection& conn) {

@@ -188,9 +188,27 @@ struct ScanCounts {
   int64_t scanned = 0, sax = 0, missing = 0, errors = 0;
 };
 
+// How every sample of a store is cut: its rate and length. Features and training take them
+// from here, so a model never meets samples of another format unnoticed.
+struct SampleFormat {
+  int sample_rate = 0;
+  double seconds = 0;
+  bool operator==(const SampleFormat& o) const {
+    return sample_rate == o.sample_rate && seconds == o.seconds;
+  }
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // ---- the sample format ------------------------------------------------------------------
+  // The format recorded by the first ingest; none before it (or in a store from a version
+  // before it was recorded).
+  virtual std::optional<SampleFormat> sample_format() = 0;
+  // Records `format` when none is recorded, and returns the recorded one (compare it with
+  // `format` to refuse an ingest of another format).
+  virtual SampleFormat claim_sample_format(const SampleFormat& format) = 0;
 
   // ---- sources --------------------------------------------------------------------------
   // Claims the source (by content hash) for this worker. fresh: new row; resumed: an

@@ -13,6 +13,10 @@ class ForwardingStore : public Store {
   explicit ForwardingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
   Store& inner() { return *inner_; }
 
+  std::optional<SampleFormat> sample_format() override { return inner_->sample_format(); }
+  SampleFormat claim_sample_format(const SampleFormat& format) override {
+    return inner_->claim_sample_format(format);
+  }
   ClaimResult claim_source(const Source& source, const std::string& worker,
                            double lease_seconds) override {
     return inner_->claim_source(source, worker, lease_seconds);

@@ -81,6 +81,27 @@ TEST_F(IngestTest, EveryFormatRateAndChannelCountBecomesFiveSecondSamples) {
   EXPECT_EQ(stray_files(home, *store), std::vector<std::string>{});
 }
 
+TEST_F(IngestTest, AnIngestOfAnotherSampleFormatIsRefusedNamingBoth) {
+  write_tone_file(library / "a.wav", 11.0, 44100, 1);
+  run({library});
+  EXPECT_EQ(store->sample_format(), (SampleFormat{22050, 5}));
+  const size_t samples = store->samples().size();
+  write_tone_file(library / "b.wav", 11.0, 44100, 1);
+  options.rate = 16000;
+  try {
+    run({library});
+    FAIL() << "a second sample format was ingested";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("22050 Hz, 5 s"), std::string::npos) << message;
+    EXPECT_NE(message.find("16000 Hz, 5 s"), std::string::npos) << message;
+    EXPECT_NE(message.find(home.root.string()), std::string::npos) << message;
+  }
+  EXPECT_EQ(store->samples().size(), samples);  // nothing of b.wav
+  options.rate = 22050;
+  EXPECT_EQ(run({library}).ingested, 1u);  // in the home's format it goes in
+}
+
 TEST_F(IngestTest, TagsAreRecorded) {
   const fs::path plain = library / "plain.wav";
   write_tone_file(plain, 5.5, 22050, 1);

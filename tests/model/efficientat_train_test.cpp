@@ -210,12 +210,11 @@ TEST_F(EfficientatTraining, UnfreezeTrainsTheLastBlocksAndSavesOnlyThem) {
 
 TEST_F(EfficientatTraining, KindCnnStillTrainsTheCnn) {
   const auto home = labelled_home("cnn");
-  const nlohmann::json config = {
-      {"features", {{"sample_rate", kRate}, {"n_mels", 32}, {"frames", 27}, {"n_fft", 512}}},
-      {"net", {{"depth", 2}, {"channels", 4}, {"max_channels", 8}, {"hidden", 16}}},
-      {"epochs", 1},
-      {"batch_size", 8},
-      {"threads", 2}};
+  const nlohmann::json config = {{"features", {{"n_mels", 32}, {"frames", 27}}},
+                                 {"net", {{"depth", 2}, {"channels", 4}, {"hidden", 16}}},
+                                 {"epochs", 1},
+                                 {"batch_size", 8},
+                                 {"threads", 2}};
   std::string out;
   ASSERT_EQ(
       sd(home, "train --kind cnn --out c1 --config " + write_config("c1.json", config).string(),

@@ -267,5 +267,36 @@ TEST(Config, JsonRoundTripAndStrictFields) {
   EXPECT_THROW((nlohmann::json{{"learning_rate", 0.1}}.get<TrainConfig>()), Error);
 }
 
+// Every leaf of a JSON object.
+int leaves(const nlohmann::json& j) {
+  if (!j.is_object()) return 1;
+  int n = 0;
+  for (const auto& item : j.items()) n += leaves(item.value());
+  return n;
+}
+
+TEST(Config, AUserSetsTwentyFiveSettingsAndTheRecipeIsFixed) {
+  EXPECT_EQ(leaves(nlohmann::json(TrainConfig{})), kUserSettings);
+  EXPECT_LE(kUserSettings, 25);
+  // The rate and window length are the store's sample format, not a setting.
+  const auto rate = testing::error_of([] {
+    nlohmann::json{{"features", {{"sample_rate", 16000}}}}.get<TrainConfig>();
+  });
+  EXPECT_NE(rate.find("'sample_rate' is not a setting"), std::string::npos) << rate;
+  EXPECT_NE(rate.find("frames, n_mels"), std::string::npos) << rate;  // what is
+  const auto kernels = testing::error_of([] {
+    nlohmann::json{{"net", {{"kernels", {3}}}}}.get<TrainConfig>();
+  });
+  EXPECT_NE(kernels.find("'kernels' is not a setting"), std::string::npos) << kernels;
+  // A setting of a part is read over the defaults and validated with the part.
+  const auto deeper =
+      nlohmann::json{{"net", {{"depth", 6}}}, {"augment", false}}.get<TrainConfig>();
+  EXPECT_EQ(deeper.net.depth, 6);
+  EXPECT_EQ(deeper.net.channels, NetConfig{}.channels);
+  EXPECT_FALSE(deeper.augment.enabled);
+  EXPECT_THROW((nlohmann::json{{"net", {{"depth", 0}}}}.get<TrainConfig>()), Error);
+  EXPECT_THROW((nlohmann::json{{"augment", {{"enabled", false}}}}.get<TrainConfig>()), Error);
+}
+
 }  // namespace
 }  // namespace sax

@@ -46,6 +46,7 @@ void fill(Store& store) {
   sample.path = "samples/dropped/0.flac";
   store.add_vote(store.add_sample(sample), "dora", Label::unsure);
   store.drop_source(sample.source_id);
+  store.claim_sample_format({16000, 4});
 }
 
 class CopyTest : public ::testing::TestWithParam<std::string> {};
@@ -58,11 +59,12 @@ TEST_P(CopyTest, CopiesEverythingAndTheCopyKeepsWorking) {
   auto to = open_database(Home{target_db.dir().path()}, target_db.url());
 
   const auto digests = copy_store(*from, *to, Progress::Mode::never);
-  ASSERT_EQ(digests.size(), 7u);
+  ASSERT_EQ(digests.size(), 8u);
   EXPECT_EQ(digests[0].table, "sources");
   EXPECT_EQ(digests[5].table, "scans");
   EXPECT_EQ(digests[6].table, "retired_votes");
   EXPECT_EQ(digests[6].rows, 1);
+  EXPECT_EQ(digests[7].table, "sample_format");
   EXPECT_EQ(digests[0].rows, 3);
   EXPECT_EQ(digests[1].rows, 12);
   EXPECT_EQ(digests[3].rows, 12 + 6 - 1);
@@ -72,6 +74,7 @@ TEST_P(CopyTest, CopiesEverythingAndTheCopyKeepsWorking) {
   auto copy = target_db.open();
   EXPECT_EQ(copy->votes().size(), original->votes().size());
   ASSERT_EQ(copy->retired_votes().size(), 1u);
+  EXPECT_EQ(copy->sample_format(), (SampleFormat{16000, 4}));
   EXPECT_EQ(copy->retired_votes()[0].annotator, "dora");
   const auto a = original->status(), b = copy->status();
   EXPECT_EQ(a.reconciled, b.reconciled);

@@ -117,6 +117,15 @@ TEST_P(StoreTest, RefusesADatabaseNewerThanItself) {
 
 // ---- sources -----------------------------------------------------------------------------
 
+TEST_P(StoreTest, TheFirstSampleFormatClaimedIsTheStoresForGood) {
+  EXPECT_FALSE(store_->sample_format());
+  EXPECT_EQ(store_->claim_sample_format({22050, 5}), (SampleFormat{22050, 5}));
+  // Another format is not recorded: the caller compares and refuses.
+  EXPECT_EQ(store_->claim_sample_format({16000, 5}), (SampleFormat{22050, 5}));
+  EXPECT_EQ(store_->claim_sample_format({22050, 2.5}), (SampleFormat{22050, 5}));
+  EXPECT_EQ(db_->open()->sample_format(), (SampleFormat{22050, 5}));  // kept across opens
+}
+
 TEST_P(StoreTest, ClaimsResumesAndFinishesASource) {
   auto first = store_->claim_source(source_named("a"), "w1");
   EXPECT_EQ(first.claim, Claim::fresh);

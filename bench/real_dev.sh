@@ -7,8 +7,8 @@
 #   3. The built-in detector zero-shot: `calibrate` chooses its threshold outside the fixed test
 #      split and measures the test split.
 #   4. Fine-tuning cross-validated by recording (`cv --folds 5`, folds drawn outside the fixed
-#      test split), with the labels of 25, 50 or all training samples, and the zero-shot
-#      detector on the same folds (a run with no epochs).
+#      test split), with the labels of 25, 50 or all training samples; cv prints the zero-shot
+#      detector on the same folds beside each.
 # Figures are per 5-s sample; the labels are weak (a sax track's excerpt may hold bars without
 # it), so file-level figures (tests/infer: highest window per file) run higher.
 # Usage: bench/real_dev.sh [BUILD_DIR] [KIND]   KIND: mix (default), isolated or all
@@ -47,6 +47,3 @@ for limit in 0 25 50; do
   echo "{\"train_limit\": $limit}" > "$work/config.json"
   sax cv --folds 5 --config "$work/config.json"
 done
-echo "== zero-shot on the same folds (no training)"
-echo '{"epochs": 0}' > "$work/config.json"
-sax cv --folds 5 --config "$work/config.json" || echo "(epochs 0 refused)"

@@ -28,9 +28,9 @@ function trainedLibrary(home, library, songs) {
   const config = path.join(path.dirname(library), "train.json");
   fs.writeFileSync(config, JSON.stringify({
     kind: "cnn",
-    features: { n_mels: 64, frames: 54, n_fft: 1024 },
-    net: { depth: 3, channels: 8, max_channels: 32, hidden: 32, dropout: 0.1 },
-    augment: { enabled: false },
+    features: { n_mels: 64, frames: 54 },
+    net: { depth: 3, channels: 8, hidden: 32, dropout: 0.1 },
+    augment: false,
     epochs: 20, batch_size: 8, lr: 3e-3, patience: 20, seed: 1, threads: 2,
     validation_fraction: 0.15, test_fraction: 0.1,
   }));

@@ -86,7 +86,7 @@ TEST_F(IngestTest, AnIngestOfAnotherSampleFormatIsRefusedNamingBoth) {
   run({library});
   EXPECT_EQ(store->sample_format(), (SampleFormat{22050, 5}));
   const size_t samples = store->samples().size();
-  write_tone_file(library / "b.wav", 11.0, 44100, 1);
+  write_tone_file(library / "b.wav", 12.0, 44100, 1);  // other content than a.wav
   options.rate = 16000;
   try {
     run({library});

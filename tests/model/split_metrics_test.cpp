@@ -150,7 +150,7 @@ TEST(Metrics, F1GoalSpendsFewerFalseAlarmsOnARareClassThanBalancedAccuracy) {
 
 TEST(Search, GridVisitsEveryPointOnce) {
   const nlohmann::json space = {
-      {"lr", {1e-3, 3e-4, 1e-4}}, {"net.depth", {2, 3}}, {"augment.enabled", {true, false}}};
+      {"lr", {1e-3, 3e-4, 1e-4}}, {"net.depth", {2, 3}}, {"augment", {true, false}}};
   const auto points = grid_points(TrainConfig{}, space);
   ASSERT_EQ(points.size(), 12u);
   std::set<std::tuple<double, int, bool>> seen;

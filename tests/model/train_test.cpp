@@ -345,7 +345,7 @@ TEST(Train, TheGruIsAutoByDefaultAndSettledByTheLibrarySize) {
   EXPECT_EQ(settle_gru(frames, 0).gru, 16);
 }
 
-TEST(Train, AnAutoGruIsSettledByTheTrainingSetOrTheStartingModel) {
+TEST(Train, AnAutoGruIsSettledByTheSizeOfTheTrainingSet) {
   auto config = small_config();
   config.epochs = 1;
   ASSERT_EQ(config.net.gru, kGruAuto);

@@ -29,7 +29,7 @@ struct EvaluateSettings {
 };
 
 std::vector<fs::path> files_to_evaluate(const EvaluateSettings& settings,
-                                        const std::vector<detect::TruthSong>& truth,
+                                        const std::vector<SongTruth>& truth,
                                         std::vector<std::string>& errors) {
   if (settings.paths.empty()) {
     std::vector<fs::path> files;
@@ -41,7 +41,7 @@ std::vector<fs::path> files_to_evaluate(const EvaluateSettings& settings,
 
 void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
   const Home home = global.resolve_home();
-  const auto truth = detect::read_truth(settings.truth);
+  const auto truth = read_truth_of_files(settings.truth);
   auto scorer = open_scorer(settings.scorer, home);
   detect::validate(settings.analysis);
   std::vector<std::string> errors;
@@ -57,7 +57,7 @@ void evaluate(const GlobalOptions& global, const EvaluateSettings& settings) {
     failures.push_back(detect::error_json(file, message));
   };
   for (const auto& file : files) {
-    const auto* song = detect::find_truth(truth, file);
+    const auto* song = find_truth(truth, file);
     try {
       if (!song) throw Error(fmt::format("{}: not listed in {}", file.string(), settings.truth));
       const auto analysis = detect::analyse_file(file, *scorer, settings.analysis);

@@ -50,6 +50,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "infer/features.h"
+#include "labels/truth.h"
 
 namespace sax {
 class Scorer;
@@ -161,22 +162,6 @@ std::string plot_svg(const Analysis& analysis);  // the SVG text (also used by t
 
 // ---- Evaluation against ground truth ----
 
-struct TruthSong {
-  std::string file;  // as written in truth.json (relative to the truth file's folder)
-  std::vector<std::pair<double, double>> sax;  // [start, end] seconds
-  double duration = 0;                         // 0 when the truth file does not say
-  // The lead instrument of each section ("" where only the band plays); may be empty.
-  std::vector<std::pair<std::pair<double, double>, std::string>> leads;
-};
-
-// Reads truth.json (through labels/truth.h), its files made absolute:
-// {"songs":[{"file":..., "sax":[[s,e],...], "duration": s, ...}, ...]}. Relative "file" paths
-// are resolved against the truth file's folder. Throws sax::Error naming the file.
-std::vector<TruthSong> read_truth(const std::filesystem::path& truth_json);
-
-// Finds the truth for `file`: same absolute path, else the same file name. nullptr if none.
-const TruthSong* find_truth(const std::vector<TruthSong>& truth, const std::filesystem::path& file);
-
 struct Evaluation {
   double frame_precision = 0, frame_recall = 0, frame_f1 = 0;
   double clip_accuracy = 0, clip_balanced_accuracy = 0;
@@ -208,7 +193,7 @@ class Evaluator {
  public:
   explicit Evaluator(double frame_seconds = 0.01, double boundary_tolerance = 1.0,
                      double truth_gap = 1.0);
-  void add(const Analysis& predicted, const TruthSong& truth);
+  void add(const Analysis& predicted, const SongTruth& truth);
   Evaluation result() const;
 
  private:

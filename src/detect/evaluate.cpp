@@ -25,9 +25,10 @@ bool inside_any(double t, const std::vector<std::pair<double, double>>& ranges) 
                      [t](const auto& r) { return t >= r.first && t < r.second; });
 }
 
-std::string lead_at(double t, const TruthSong& song) {
-  for (const auto& [range, instrument] : song.leads)
-    if (t >= range.first && t < range.second) return instrument.empty() ? "none" : instrument;
+std::string lead_at(double t, const SongTruth& song) {
+  for (const auto& section : song.sections)
+    if (t >= section.start && t < section.end)
+      return section.instrument.empty() ? "none" : section.instrument;
   return "none";
 }
 
@@ -60,36 +61,11 @@ double f1(double precision, double recall) {
 
 }  // namespace
 
-std::vector<TruthSong> read_truth(const fs::path& truth_json) {
-  const fs::path folder = fs::absolute(truth_json).parent_path();
-  std::vector<TruthSong> truth;
-  for (const auto& song : sax::read_truth(truth_json)) {  // throws naming the file and field
-    const fs::path file = song.file;
-    TruthSong t{(file.is_absolute() ? file : folder / file).lexically_normal().string(),
-                song.sax,
-                song.duration,
-                {}};
-    for (const auto& section : song.sections)
-      t.leads.push_back({{section.start, section.end}, section.instrument});
-    truth.push_back(std::move(t));
-  }
-  return truth;
-}
-
-const TruthSong* find_truth(const std::vector<TruthSong>& truth, const fs::path& file) {
-  const std::string absolute = fs::absolute(file).lexically_normal().string();
-  for (const auto& song : truth)
-    if (song.file == absolute) return &song;
-  for (const auto& song : truth)
-    if (fs::path(song.file).filename() == file.filename()) return &song;
-  return nullptr;
-}
-
 Evaluator::Evaluator(double frame_seconds, double boundary_tolerance, double truth_gap)
     : frame_seconds_(frame_seconds), tolerance_(boundary_tolerance), truth_gap_(truth_gap) {}
 
-void Evaluator::add(const Analysis& predicted, const TruthSong& song) {
-  TruthSong truth = song;
+void Evaluator::add(const Analysis& predicted, const SongTruth& song) {
+  SongTruth truth = song;
   truth.sax = close_gaps(song.sax, truth_gap_);
   Evaluation& c = counts_;
   ++c.files;

@@ -92,4 +92,21 @@ std::vector<SongTruth> read_truth(const std::filesystem::path& path) {
   return songs;
 }
 
+std::vector<SongTruth> read_truth_of_files(const std::filesystem::path& path) {
+  const auto folder = std::filesystem::absolute(path).parent_path();
+  auto songs = read_truth(path);
+  for (auto& song : songs) song.file = (folder / song.file).lexically_normal().string();
+  return songs;
+}
+
+const SongTruth* find_truth(const std::vector<SongTruth>& songs,
+                            const std::filesystem::path& file) {
+  const std::string absolute = std::filesystem::absolute(file).lexically_normal().string();
+  for (const auto& song : songs)
+    if (song.file == absolute) return &song;
+  for (const auto& song : songs)
+    if (std::filesystem::path(song.file).filename() == file.filename()) return &song;
+  return nullptr;
+}
+
 }  // namespace sax

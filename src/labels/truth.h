@@ -32,5 +32,11 @@ struct SongTruth {
 void write_truth(const std::filesystem::path& path, const std::vector<SongTruth>& songs);
 // Throws sax::Error naming the file and the field at fault.
 std::vector<SongTruth> read_truth(const std::filesystem::path& path);
+// The same with every file made absolute (a relative one is resolved against the truth file's
+// folder), to match songs with the files analysed.
+std::vector<SongTruth> read_truth_of_files(const std::filesystem::path& path);
+// The truth for `file` among songs read so: the same absolute path, else the same file name.
+// nullptr if none.
+const SongTruth* find_truth(const std::vector<SongTruth>& songs, const std::filesystem::path& file);
 
 }  // namespace sax

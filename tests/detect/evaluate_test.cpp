@@ -19,8 +19,8 @@ Analysis predicted(double duration, std::vector<std::pair<double, double>> spans
   return a;
 }
 
-TruthSong truth(std::vector<std::pair<double, double>> sax) {
-  TruthSong t;
+SongTruth truth(std::vector<TimeRange> sax) {
+  SongTruth t;
   t.sax = std::move(sax);
   return t;
 }
@@ -111,8 +111,8 @@ TEST(Evaluator, OneClassOnlyBalancedAccuracyIsThatClassRecall) {
 
 TEST(Evaluator, FramesAreCountedByTheLeadPlayingThen) {
   Evaluator evaluator;
-  TruthSong song = truth({{5, 10}});
-  song.leads = {{{0, 5}, "trombone"}, {{5, 10}, "tenor sax"}, {{10, 12}, ""}};
+  SongTruth song = truth({{5, 10}});
+  song.sections = {{0, 5, "trombone"}, {5, 10, "tenor sax"}, {10, 12, ""}};
   evaluator.add(predicted(12, {{3, 10}}), song);  // trombone taken for sax from 3 s on
   const auto& by_lead = evaluator.result().by_lead;
   ASSERT_EQ(by_lead.size(), 3u);
@@ -184,7 +184,7 @@ TEST(Truth, ReadsSongsAndResolvesRelativePaths) {
   std::ofstream(dir / "truth.json") << R"({"songs":[
     {"file":"songs/a.wav","sax":[[1.5,4],[6,9.25]],"duration":12},
     {"file":"/elsewhere/b.flac","sax":[]}]})";
-  const auto songs = read_truth(dir / "truth.json");
+  const auto songs = read_truth_of_files(dir / "truth.json");
   ASSERT_EQ(songs.size(), 2u);
   EXPECT_EQ(songs[0].file, (dir.path() / "songs" / "a.wav").string());
   EXPECT_EQ(songs[0].sax, (std::vector<std::pair<double, double>>{{1.5, 4}, {6, 9.25}}));
@@ -203,7 +203,7 @@ TEST(Truth, BadFilesAreErrorsNamingThem) {
   std::ofstream(dir / "backwards.json") << R"({"songs":[{"file":"x.wav","sax":[[5,1]]}]})";
   for (const char* name : {"broken.json", "backwards.json", "missing.json"}) {
     try {
-      read_truth(dir / name);
+      read_truth_of_files(dir / name);
       ADD_FAILURE() << name << ": no error";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();

@@ -1,12 +1,13 @@
 #include "model/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <map>
 #include <numeric>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -295,20 +296,16 @@ struct Checkpoint {
   }
 };
 
-// Every leaf of a JSON object by its dotted path ("net.depth").
-void flatten(const nlohmann::json& j, const std::string& prefix,
-             std::map<std::string, nlohmann::json>& out) {
-  if (!j.is_object()) {
-    out[prefix] = j;
-    return;
-  }
-  for (const auto& [key, value] : j.items())
-    flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+// Settings a resumed run may change: how many seeds (more adds seeds) and where it runs.
+// `pointer`: a leaf of json::flatten(), "/net/depth".
+bool may_change_on_resume(const std::string& pointer) {
+  return pointer == "/seeds" || pointer == "/threads" || pointer == "/device";
 }
 
-// Settings a resumed run may change: how many seeds (more adds seeds) and where it runs.
-bool may_change_on_resume(const std::string& field) {
-  return field == "seeds" || field == "threads" || field == "device";
+// "/net/depth" -> "net.depth", as the config file and search spaces name it.
+std::string dotted(std::string pointer) {
+  std::replace(pointer.begin(), pointer.end(), '/', '.');
+  return pointer.substr(1);
 }
 
 // A resumed run must train as the interrupted one did (a changed learning rate or schedule would
@@ -318,14 +315,17 @@ void check_resumed_config(const Checkpoint& cp, const TrainConfig& config, bool 
   if (!cp.enabled()) return;
   const nlohmann::json now = config;
   if (resume && fs::exists(cp.config())) {
-    std::map<std::string, nlohmann::json> before, after;
-    flatten(read_checkpoint_json(cp.config()), "", before);
-    flatten(now, "", after);
-    for (const auto& [field, value] : after) before.try_emplace(field);
+    const auto before = read_checkpoint_json(cp.config()).flatten(), after = now.flatten();
+    std::set<std::string> fields;
+    for (const auto* leaves : {&before, &after})
+      for (const auto& item : leaves->items()) fields.insert(item.key());
     std::vector<std::string> changed;
-    for (const auto& [field, value] : before)
-      if (!may_change_on_resume(field) && value != after[field])
-        changed.push_back(fmt::format("{} ({} -> {})", field, value.dump(), after[field].dump()));
+    for (const auto& field : fields) {
+      const auto was = before.value(field, nlohmann::json()),
+                 is = after.value(field, nlohmann::json());
+      if (!may_change_on_resume(field) && was != is)
+        changed.push_back(fmt::format("{} ({} -> {})", dotted(field), was.dump(), is.dump()));
+    }
     if (!changed.empty())
       throw Error(fmt::format(
           "{}: --resume needs the settings the run started with; changed: {}. Resume with them, "

@@ -13,6 +13,7 @@
 
 #include "audio/audio.h"
 #include "infer/builtin_model.h"
+#include "labels/labels.h"
 #include "support/testing.h"
 
 namespace sax {
@@ -258,26 +259,6 @@ TEST_F(EfficientAtGolden, SlidingWindowsAgreeWithWindowsScoredAlone) {
 // ---------------------------------------------------------------------------------------------
 // Real recordings: ../shared/data/real-dev (Kevin MacLeod mixes and isolated notes, 22.05 kHz)
 
-// One CSV line's fields (RFC 4180 quoting: "a, b" and "" inside quotes).
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      fields.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
 struct Clip {
   std::string id, file, kind;
   bool sax = false;
@@ -288,7 +269,7 @@ std::vector<Clip> real_dev_clips(const fs::path& labels) {
   std::ifstream in(labels);
   std::string line;
   std::getline(in, line);
-  const auto header = csv_fields(line);
+  const auto header = split_csv_line(line);
   auto column = [&](const std::string& name) {
     return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
   };
@@ -296,7 +277,7 @@ std::vector<Clip> real_dev_clips(const fs::path& labels) {
                kind = column("kind");
   std::vector<Clip> clips;
   while (std::getline(in, line)) {
-    const auto f = csv_fields(line);
+    const auto f = split_csv_line(line);
     if (f.size() < header.size()) continue;
     clips.push_back({f[id], f[file], f[kind], f[label] == "sax"});
   }

@@ -15,6 +15,7 @@
 
 #include "audio/audio.h"
 #include "model/train.h"
+#include "reed_songs.h"
 #include "support/testing.h"
 
 namespace sax {
@@ -28,29 +29,10 @@ constexpr int kRate = 16000;
 constexpr int kSongs = 10, kSamplesPerSong = 4;
 constexpr double kSampleSeconds = 5.0;
 
-// Sample k of song `song` is sax when (song + k) is even: every song has both classes.
-bool is_sax(int song, int k) { return (song + k) % 2 == 0; }
+bool is_sax(int song, int k) { return testing::reed_song_is_sax(song, k); }
 
 std::vector<float> song_audio(int song) {
-  std::mt19937_64 rng(static_cast<uint64_t>(song) + 11);
-  std::normal_distribution<double> noise(0.0, 0.01);
-  const size_t per_sample = static_cast<size_t>(kSampleSeconds * kRate);
-  std::vector<float> audio(per_sample * kSamplesPerSong);
-  const double reed_hz = 220 + 25 * song, hum_hz = 70 + 5 * song;
-  double phase = 0;
-  for (size_t i = 0; i < audio.size(); ++i) {
-    const int k = static_cast<int>(i / per_sample);
-    const double t = static_cast<double>(i) / kRate;
-    double v = noise(rng);
-    if (is_sax(song, k)) {
-      phase += 2 * M_PI * reed_hz * (1 + 0.01 * std::sin(2 * M_PI * 5 * t)) / kRate;
-      for (int h = 1; h <= 10; ++h) v += 0.3 / h * std::sin(h * phase);
-    } else {
-      v += 0.3 * std::sin(2 * M_PI * hum_hz * t);
-    }
-    audio[i] = static_cast<float>(v);
-  }
-  return audio;
+  return testing::reed_song(song, kSamplesPerSong, kSampleSeconds, kRate, 11);
 }
 
 nlohmann::json small_config_json(int n_mels = 32) {

@@ -17,6 +17,7 @@
 #include "infer/detector.h"
 #include "model/efficientat.h"
 #include "model/train.h"
+#include "reed_songs.h"
 #include "store/store.h"
 #include "support/testing.h"
 
@@ -29,27 +30,10 @@ using testing::run_saxdetect;
 constexpr int kRate = 16000, kSongs = 8, kSamplesPerSong = 4;
 constexpr double kSampleSeconds = 5.0;
 
-bool is_sax(int song, int k) { return (song + k) % 2 == 0; }
+bool is_sax(int song, int k) { return testing::reed_song_is_sax(song, k); }
 
 std::vector<float> song_audio(int song) {
-  std::mt19937_64 rng(static_cast<uint64_t>(song) + 3);
-  std::normal_distribution<double> noise(0.0, 0.01);
-  const auto per_sample = static_cast<size_t>(kSampleSeconds * kRate);
-  std::vector<float> audio(per_sample * kSamplesPerSong);
-  const double reed_hz = 220 + 25 * song, hum_hz = 70 + 5 * song;
-  double phase = 0;
-  for (size_t i = 0; i < audio.size(); ++i) {
-    const double t = static_cast<double>(i) / kRate;
-    double v = noise(rng);
-    if (is_sax(song, static_cast<int>(i / per_sample))) {
-      phase += 2 * M_PI * reed_hz * (1 + 0.01 * std::sin(2 * M_PI * 5 * t)) / kRate;
-      for (int h = 1; h <= 10; ++h) v += 0.3 / h * std::sin(h * phase);
-    } else {
-      v += 0.3 * std::sin(2 * M_PI * hum_hz * t);
-    }
-    audio[i] = static_cast<float>(v);
-  }
-  return audio;
+  return testing::reed_song(song, kSamplesPerSong, kSampleSeconds, kRate, 3);
 }
 
 nlohmann::json read_json(const fs::path& path) {
